@@ -1,0 +1,101 @@
+"""The aiohttp application that mounts the web chat, the console and (later) the channel webhooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.channels.webchat import STATIC_DIR, WebChatHub, page
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from cases.db import create_engine, session_factory
+from console.app import create_console_app
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY: web.AppKey[AsyncEngine] = web.AppKey("engine", AsyncEngine)
+PIPELINE_KEY: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
+WEBCHAT_KEY: web.AppKey[WebChatHub] = web.AppKey("webchat", WebChatHub)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Strict headers on every response: no scripts from elsewhere, no framing, no sniffing."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        if not response.prepared:
+            _set_headers(response)
+        raise
+    if not response.prepared:
+        _set_headers(response)
+    return response
+
+
+def _set_headers(response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and database reachability, as JSON."""
+    try:
+        async with request.app[ENGINE_KEY].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # the reason goes to the log, not to the world
+        log.exception("health check: database unreachable")
+        database = "unreachable"
+    status = 200 if database == "ok" else 503
+    return web.json_response(
+        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
+    )
+
+
+async def console_redirect(request: web.Request) -> web.StreamResponse:
+    """``/console`` → ``/console/``."""
+    raise web.HTTPFound("/console/")
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The whole Wegwijs web application for ``settings``."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    pipeline = Pipeline(sessions, settings)
+    hub = WebChatHub(pipeline)
+
+    app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
+    app[ENGINE_KEY] = engine
+    app[PIPELINE_KEY] = pipeline
+    app[WEBCHAT_KEY] = hub
+    app.router.add_get("/", page)
+    app.router.add_get("/ws", hub.websocket)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/console", console_redirect)
+    app.router.add_static("/static", STATIC_DIR)
+    app.add_subapp("/console", create_console_app(settings, sessions))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await pipeline.start()
+        yield
+        await pipeline.stop()
+        await engine.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(lambda _: hub.close_all())
+    return app

@@ -1,0 +1,240 @@
+"""The ``wegwijs`` command line: demo, serve, db upgrade, staff add, koppelcode, ask."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import ConfigError, Settings, load_settings
+from cases.db import create_engine, session_factory, transaction, upgrade_database
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wegwijs`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"wegwijs: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wegwijs", description="Wegwijs: chat assistant and staff console.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="create/upgrade a SQLite demo database, load demo data and serve")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the web chat, console and webhooks")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database commands").add_subparsers(metavar="ACTION")
+    p = db.add_parser("upgrade", help="run the migrations up to the newest schema")
+    p.set_defaults(func=cmd_db_upgrade)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(metavar="ACTION")
+    p = staff.add_parser("add", help="add a staff account")
+    p.add_argument("--name", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument(
+        "--role", action="append", required=True, help="klantmanager, planner, teamleider, beheerder"
+    )
+    p.add_argument("--team")
+    p.add_argument(
+        "--language", action="append", default=[], help="a language the person speaks (repeatable)"
+    )
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_staff_add)
+
+    p = sub.add_parser("koppelcode", help="make a one-time koppelcode for a participant")
+    p.add_argument("participant", metavar="PARTICIPANT", help="dossier reference or id")
+    p.set_defaults(func=cmd_koppelcode)
+
+    p = sub.add_parser("ask", help="answer a message as the bot would, for a consented web-chat user")
+    p.add_argument("text", nargs="?", help="the message")
+    p.add_argument("--lang", help="language code: nl en ar ti fa tr uk so")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--session", help="continue this conversation id")
+    p.add_argument(
+        "--as", dest="as_participant", metavar="PARTICIPANT", help="act as this linked participant"
+    )
+    p.add_argument(
+        "--batch", type=Path, metavar="FILE", help="answer each line of FILE as a new conversation"
+    )
+    p.set_defaults(func=cmd_ask)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    return load_settings(**overrides, **extra)
+
+
+def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    settings.effective_secret_key()  # fail early and clearly without one
+    print(f"Wegwijs serving on http://{settings.host}:{settings.port}/", flush=True)
+    _serve(settings)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cases.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo_data
+
+    settings = _settings(args, demo=True, cookie_secure=False)
+    upgrade_database(settings.database_url)
+    loaded = asyncio.run(_run_in_db(settings, load_demo_data))
+    base = f"http://{settings.host}:{settings.port}"
+    print("Wegwijs demo", "(demo data loaded)" if loaded else "(existing data kept)")
+    print(f"  database : {settings.database_url}")
+    print(f"  web chat : {base}/")
+    print(f"  console  : {base}/console/")
+    print(f"  logins   : password {DEMO_PASSWORD} for")
+    for name, email, roles, *_ in DEMO_STAFF:
+        print(f"             {email:32} {', '.join(roles)} ({name})")
+    print("  koppelcode for a demo participant: wegwijs koppelcode WW-1001", flush=True)
+    _serve(settings)
+    return 0
+
+
+async def _run_in_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+    engine = create_engine(settings.database_url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    upgrade_database(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from cases.services.staff import StaffError, create_staff
+
+    settings = _settings(args)
+    generated = False
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password (at least 12 characters): ")
+    else:
+        password, generated = secrets.token_urlsafe(15), True
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await create_staff(
+            session,
+            name=args.name,
+            email=args.email,
+            password=password,
+            roles=args.role,
+            team=args.team,
+            languages=args.language,
+        )
+
+    try:
+        user = asyncio.run(_run_in_db(settings, work))
+    except StaffError as exc:
+        print(f"wegwijs: {exc}", file=sys.stderr)
+        return 1
+    print(f"staff account {user.id} created: {user.email} ({', '.join(user.roles)})")
+    if generated:
+        print(f"generated password (shown once): {password}")
+    return 0
+
+
+def cmd_koppelcode(args: argparse.Namespace) -> int:
+    from cases.services import koppelcode, participants
+
+    settings = _settings(args)
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        participant = await participants.find(session, args.participant)
+        if participant is None:
+            return None
+        return await koppelcode.create_koppelcode(
+            session, participant, valid_days=settings.koppelcode_valid_days, created_by=None
+        )
+
+    result = asyncio.run(_run_in_db(settings, work))
+    if result is None:
+        print(f"wegwijs: no participant {args.participant!r}", file=sys.stderr)
+        return 1
+    code, expires_at = result
+    print(f"{code}  (valid until {expires_at:%Y-%m-%d %H:%M} UTC, single use)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.ask import AskRunner, UnknownParticipant
+
+    if (args.text is None) == (args.batch is None):
+        print("wegwijs ask: give a message or --batch FILE", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    upgrade_database(settings.database_url)
+
+    async def run() -> int:
+        runner = AskRunner(settings)
+        try:
+            if args.batch is not None:
+                for line in args.batch.read_text(encoding="utf-8").splitlines():
+                    if line.strip():
+                        _print_answer(await runner.ask(line, language=args.lang), args.json)
+            else:
+                answer = await runner.ask(
+                    args.text, language=args.lang, session_id=args.session, as_participant=args.as_participant
+                )
+                _print_answer(answer, args.json)
+        except UnknownParticipant as exc:
+            print(f"wegwijs: no participant {exc.args[0]!r}", file=sys.stderr)
+            return 1
+        finally:
+            await runner.close()
+        return 0
+
+    return asyncio.run(run())
+
+
+def _print_answer(answer: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+    if as_json:
+        print(json.dumps(answer, ensure_ascii=False), flush=True)
+        return
+    for reply in answer["replies"]:
+        print(reply["text"])
+        if reply["buttons"]:
+            print("  [" + "] [".join(b["label"] for b in reply["buttons"]) + "]")
+    print(flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The message pipeline: durable inbox → dialog engine → outbox, one participant at a time.
+
+An inbound message is committed before anything else happens (the channel may acknowledge then).
+Workers take identities with waiting messages and handle those messages in order, each in its own
+transaction together with every effect and reply it causes. Unprocessed rows are picked up again
+at start-up, so a crash between commit and processing loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from cases.db import transaction
+from cases.models import ChannelIdentity, Conversation, Message, utcnow
+from cases.services import appointments, audit, identities, koppelcode, messages
+from dialogs import engine
+from dialogs.model import (
+    AppointmentView,
+    AttemptLink,
+    CaseView,
+    Context,
+    DeclineConsent,
+    DialogResult,
+    GiveConsent,
+    Inbound,
+    RequestHandoff,
+    SetLanguage,
+)
+from locales.catalog import t
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message_id: int
+    identity_id: int
+    created: bool
+
+
+@dataclass
+class Turn:
+    """What processing one inbound message produced."""
+
+    message_id: int
+    intent: str
+    language: str
+    escalated: bool
+    outbound_ids: list[int] = field(default_factory=list)
+
+
+class Pipeline:
+    """Owns the conversation workers of one process."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self._deliverers: dict[str, Deliver] = {}
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queued: set[int] = set()
+        # Weak values: a lock lives while a task holds or waits for it, then disappears.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._workers: list[asyncio.Task[None]] = []
+
+    def register_channel(self, channel: str, deliver: Deliver) -> None:
+        """Tell the pipeline how to hand queued outbound messages of ``channel`` to the platform."""
+        self._deliverers[channel] = deliver
+
+    async def accept(
+        self,
+        identity: ChannelIdentity,
+        *,
+        external_id: str,
+        kind: str = "text",
+        text: str = "",
+        payload: str | None = None,
+        schedule: bool = True,
+    ) -> Accepted:
+        """Commit an inbound message to the inbox (idempotent per external id) and schedule it."""
+        async with transaction(self.sessions) as session:
+            identity = await identities.get_or_create(session, identity.channel, identity.external_id)
+            stored = await messages.store_inbound(
+                session, identity, external_id=external_id, text=text, kind=kind, payload=payload
+            )
+            accepted = Accepted(stored.message.id, identity.id, stored.created)
+        if accepted.created and schedule:
+            self.schedule(accepted.identity_id)
+        return accepted
+
+    def schedule(self, identity_id: int) -> None:
+        """Queue an identity for processing (once, however many messages it has waiting)."""
+        if identity_id not in self._queued:
+            self._queued.add(identity_id)
+            self._queue.put_nowait(identity_id)
+
+    async def start(self) -> None:
+        """Start the workers and pick up inbox rows an earlier process left unprocessed."""
+        for n in range(self.settings.workers):
+            self._workers.append(asyncio.create_task(self._work(), name=f"conversation-worker-{n}"))
+        async with self.sessions() as session:
+            for identity_id in await messages.identities_with_pending(session):
+                self.schedule(identity_id)
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish what is queued (up to ``grace_seconds``), then stop the workers."""
+        try:
+            await asyncio.wait_for(self._queue.join(), grace_seconds)
+        except TimeoutError:
+            log.warning("pipeline stopped with %d identities still queued", self._queue.qsize())
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers.clear()
+
+    async def _work(self) -> None:
+        while True:
+            identity_id = await self._queue.get()
+            self._queued.discard(identity_id)
+            try:
+                await self.process(identity_id)
+            except Exception:
+                log.exception("processing failed for identity %s", identity_id)
+            finally:
+                self._queue.task_done()
+
+    async def process(self, identity_id: int) -> list[Turn]:
+        """Handle every waiting inbound message of one identity, in order, then deliver replies."""
+        lock = self._locks.get(identity_id)
+        if lock is None:
+            lock = self._locks[identity_id] = asyncio.Lock()
+        turns: list[Turn] = []
+        async with lock:
+            while (turn := await self._process_next(identity_id)) is not None:
+                turns.append(turn)
+        if turns:
+            await self.deliver(identity_id)
+        return turns
+
+    async def deliver(self, identity_id: int) -> None:
+        """Hand queued outbound messages of an identity to its channel, if that channel is connected."""
+        async with self.sessions() as session:
+            identity = await session.get(ChannelIdentity, identity_id)
+        if identity is not None and (deliver := self._deliverers.get(identity.channel)):
+            await deliver(identity_id)
+
+    async def _process_next(self, identity_id: int) -> Turn | None:
+        try:
+            async with transaction(self.sessions) as session:
+                identity = await identities.lock(session, identity_id)
+                pending = await messages.pending_inbound(session, identity_id)
+                if not pending:
+                    return None
+                return await self._handle(session, identity, pending[0])
+        except Exception as exc:
+            log.exception("message handling failed (identity %s)", identity_id)
+            return await self._fail_next(identity_id, exc)
+
+    async def _handle(self, session: AsyncSession, identity: ChannelIdentity, message: Message) -> Turn:
+        conversation = await messages.conversation_for(session, identity)
+        ctx = await self._context(session, identity, conversation)
+        inbound = Inbound(kind=message.kind, text=message.text, payload=message.payload)  # type: ignore[arg-type]
+        result = engine.handle(ctx, inbound)
+        result = await self._apply(session, identity, conversation, ctx, result)
+        outbound = [
+            messages.add_outbound(
+                session,
+                conversation,
+                identity,
+                text=reply.text,
+                buttons=[b.as_dict() for b in reply.buttons],
+                language=result.language,
+                intent=result.intent,
+            )
+            for reply in result.replies
+        ]
+        message.status = "processed"
+        message.processed_at = utcnow()
+        message.intent = result.intent
+        message.language = message.language or result.language
+        message.participant_id = identity.participant_id
+        conversation.state = result.state
+        await session.flush()
+        return Turn(message.id, result.intent, result.language, result.escalated, [m.id for m in outbound])
+
+    async def _context(
+        self, session: AsyncSession, identity: ChannelIdentity, conversation: Conversation
+    ) -> Context:
+        case = None
+        if identity.participant_id is not None and identity.participant is not None:
+            upcoming = await appointments.upcoming(session, identity.participant_id)
+            case = CaseView(
+                first_name=identity.participant.first_name,
+                appointments=tuple(AppointmentView(a.type_key, a.starts_at, a.location) for a in upcoming),
+            )
+        return Context(
+            language=identity.language,
+            consented=identity.consent_given_at is not None,
+            state=dict(conversation.state or {}),
+            case=case,
+            timezone=self.settings.timezone,
+        )
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        identity: ChannelIdentity,
+        conversation: Conversation,
+        ctx: Context,
+        result: DialogResult,
+    ) -> DialogResult:
+        for effect in result.effects:
+            if isinstance(effect, GiveConsent):
+                await identities.give_consent(session, identity)
+            elif isinstance(effect, DeclineConsent):
+                await identities.decline_consent(session, identity)
+            elif isinstance(effect, SetLanguage):
+                identities.set_language(identity, effect.language)
+            elif isinstance(effect, RequestHandoff):
+                conversation.handoff_requested_at = utcnow()
+                await audit.record(
+                    session,
+                    "chat.handoff_requested",
+                    identity_id=identity.id,
+                    participant_id=identity.participant_id,
+                )
+            elif isinstance(effect, AttemptLink):
+                outcome = await koppelcode.redeem(
+                    session,
+                    identity,
+                    effect.code,
+                    max_failures=self.settings.koppelcode_max_failures,
+                    lock_minutes=self.settings.koppelcode_lock_minutes,
+                )
+                await session.refresh(identity, ["participant"])
+                after = await self._context(session, identity, conversation)
+                follow = engine.link_result(
+                    dataclasses.replace(after, state=result.state, language=result.language),
+                    outcome.status,
+                    first_name=outcome.participant.first_name if outcome.participant else "",
+                    retry_minutes=outcome.retry_minutes,
+                )
+                result = DialogResult(
+                    result.replies + follow.replies,
+                    follow.state,
+                    result.language,
+                    result.intent,
+                    result.effects,
+                    result.escalated,
+                )
+        return result
+
+    async def _fail_next(self, identity_id: int, exc: Exception) -> Turn | None:
+        """Mark the oldest waiting message failed and apologise, so one bad message blocks nothing."""
+        async with transaction(self.sessions) as session:
+            identity = await identities.lock(session, identity_id)
+            pending = await messages.pending_inbound(session, identity_id)
+            if not pending:
+                return None
+            message = pending[0]
+            message.status = "failed"
+            message.error_detail = type(exc).__name__
+            message.processed_at = utcnow()
+            conversation = await messages.conversation_for(session, identity)
+            lang = identity.language or "nl"
+            reply = messages.add_outbound(
+                session,
+                conversation,
+                identity,
+                text=t(lang, "fallback.unknown"),
+                language=lang,
+                intent="error",
+            )
+            await session.flush()
+            return Turn(message.id, "error", lang, False, [reply.id])

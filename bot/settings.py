@@ -1,0 +1,88 @@
+"""Configuration from the environment (pydantic-settings).
+
+Every setting has a one-line error message on a bad value, so start-up stops with a clear hint.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cases.db import normalise_database_url
+
+DEFAULT_DB_PATH = Path("wegwijs.db")
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    """Wegwijs settings. Environment names are given per field (``DATABASE_URL`` or ``WEGWIJS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="WEGWIJS_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_PATH}",
+        validation_alias="DATABASE_URL",
+        description="sqlite:///PATH or postgresql://user@host/db; the async driver is chosen by the app",
+    )
+    secret_key: str = Field(default="", description="at least 32 characters; required outside demo mode")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    cookie_secure: bool = True
+    demo: bool = False
+    koppelcode_valid_days: int = Field(default=30, ge=1, le=365)
+    koppelcode_max_failures: int = Field(default=5, ge=1, le=100)
+    koppelcode_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_message_chars: int = Field(default=2000, ge=100, le=100_000)
+    workers: int = Field(default=4, ge=1, le=64, description="conversation worker tasks per process")
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        normalise_database_url(value)  # raises ValueError with a readable message
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The database URL with the async driver filled in."""
+        return normalise_database_url(self.database_url)
+
+    def effective_secret_key(self) -> str:
+        """The secret key; demo mode without one gets a fresh random key (sessions end on restart)."""
+        if self.secret_key:
+            return self.secret_key
+        if self.demo:
+            return secrets.token_urlsafe(48)
+        raise ConfigError("WEGWIJS_SECRET_KEY: must be set (at least 32 characters) outside demo mode")
+
+
+_ENV_NAMES = {"database_url": "DATABASE_URL"}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise ConfigError naming the first bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        name = _ENV_NAMES.get(field, field.upper() if field.isupper() else f"WEGWIJS_{field.upper()}")
+        msg = err["msg"].removeprefix("Value error, ")
+        shown = "" if "secret" in field.lower() else f" (got {err.get('input')!r})"
+        raise ConfigError(f"{name}: {msg}{shown}") from None

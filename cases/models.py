@@ -1,0 +1,258 @@
+"""The case file: SQLAlchemy 2 models shared by every part of Wegwijs.
+
+Only the service functions in ``cases.services`` write these rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+TARGET_GROUPS = ("statushouder", "gezinsmigrant", "overig")
+WET_REGIMES = ("Wi2013", "Wi2021")
+STAFF_ROLES = ("klantmanager", "planner", "teamleider", "beheerder")
+CHANNELS = ("webchat", "whatsapp", "telegram")
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware in UTC (the only form stored)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user holds any of ``roles``."""
+        return any(role in self.roles for role in roles)
+
+
+class Participant(Base):
+    """An inburgeraar: the person whose case this is."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    preferred_language: Mapped[str] = mapped_column(String(8), default="nl")
+    target_group: Mapped[str] = mapped_column(String(20))
+    wet_regime: Mapped[str] = mapped_column(String(10))
+    brp_date: Mapped[dt.date | None] = mapped_column(Date)
+    pip_signed_date: Mapped[dt.date | None] = mapped_column(Date)
+    termijn_end: Mapped[dt.date | None] = mapped_column(Date)
+    klantmanager_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    klantmanager: Mapped[StaffUser | None] = relationship(lazy="joined")
+    team: Mapped[Team | None] = relationship(lazy="joined")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Koppelcode(Base):
+    """A one-time code that links a chat identity to a participant. Only its hash is stored."""
+
+    __tablename__ = "koppelcodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    used_by_identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
+
+
+class ChannelIdentity(Base):
+    """One chat account on one channel (a web-chat session, a WhatsApp number, a Telegram chat)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_channel_identities_channel_external"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(8))
+    consent_given_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consent_declined_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    linked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    link_failures: Mapped[int] = mapped_column(Integer, default=0)
+    link_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    link_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    participant: Mapped[Participant | None] = relationship(lazy="joined")
+
+
+class Conversation(Base):
+    """The running conversation of one chat identity, with the dialog state."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    handoff_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    identity: Mapped[ChannelIdentity] = relationship(lazy="joined")
+
+
+INBOUND_STATUSES = ("received", "processed", "failed")
+OUTBOUND_STATUSES = ("queued", "sent", "delivered", "read", "failed", "dead")
+
+
+class Message(Base):
+    """One message in or out. Inbound rows are the durable inbox; outbound rows are the outbox."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_messages_channel_external"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        Index("ix_messages_status_direction", "status", "direction"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="text")  # text | button | unsupported
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    translated_text: Mapped[str | None] = mapped_column(Text)
+    translation_language: Mapped[str | None] = mapped_column(String(8))
+    translation_engine: Mapped[str | None] = mapped_column(String(80))
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    intent: Mapped[str | None] = mapped_column(String(80))
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_detail: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+APPOINTMENT_STATUSES = ("planned", "cancelled", "attended", "no_show")
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_participant_starts", "participant_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    type_key: Mapped[str] = mapped_column(String(60))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who saw or changed what, when. Details hold ids and field names, never personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(12))  # staff | chat | system
+    actor_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

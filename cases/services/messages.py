@@ -1,0 +1,230 @@
+"""Conversations and messages: the durable inbox (inbound rows) and outbox (outbound rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
+from cases.services.participants import visible_to
+
+
+async def conversation_for(session: AsyncSession, identity: ChannelIdentity) -> Conversation:
+    """The conversation of an identity, created on first use."""
+    stmt = select(Conversation).where(Conversation.identity_id == identity.id)
+    conversation = await session.scalar(stmt)
+    if conversation is not None:
+        return conversation
+    try:
+        async with session.begin_nested():
+            conversation = Conversation(
+                identity_id=identity.id, participant_id=identity.participant_id, state={}
+            )
+            session.add(conversation)
+    except IntegrityError:
+        conversation = (await session.scalars(stmt)).one()
+    return conversation
+
+
+@dataclass(frozen=True)
+class Stored:
+    message: Message
+    created: bool
+
+
+async def store_inbound(
+    session: AsyncSession,
+    identity: ChannelIdentity,
+    *,
+    external_id: str,
+    text: str = "",
+    kind: str = "text",
+    payload: str | None = None,
+) -> Stored:
+    """Put an inbound message in the inbox. The same external id is stored once (platform retries)."""
+    existing = await session.scalar(
+        select(Message).where(Message.channel == identity.channel, Message.external_id == external_id)
+    )
+    if existing is not None:
+        return Stored(existing, created=False)
+    conversation = await conversation_for(session, identity)
+    now = utcnow()
+    try:
+        async with session.begin_nested():
+            message = Message(
+                conversation_id=conversation.id,
+                identity_id=identity.id,
+                participant_id=identity.participant_id,
+                direction="in",
+                channel=identity.channel,
+                external_id=external_id,
+                kind=kind,
+                text=text,
+                payload=payload,
+                language=identity.language,
+                status="received",
+                created_at=now,
+            )
+            session.add(message)
+    except IntegrityError:
+        existing = (
+            await session.scalars(
+                select(Message).where(Message.channel == identity.channel, Message.external_id == external_id)
+            )
+        ).one()
+        return Stored(existing, created=False)
+    conversation.last_message_at = now
+    identity.last_seen_at = now
+    return Stored(message, created=True)
+
+
+async def pending_inbound(session: AsyncSession, identity_id: int) -> list[Message]:
+    """Unprocessed inbound messages of one identity, oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.identity_id == identity_id, Message.direction == "in", Message.status == "received")
+        .order_by(Message.id)
+    )
+    return list(rows)
+
+
+async def identities_with_pending(session: AsyncSession) -> list[int]:
+    """Identities that have inbox rows waiting (used at start-up to finish interrupted work)."""
+    rows = await session.scalars(
+        select(Message.identity_id)
+        .where(Message.direction == "in", Message.status == "received")
+        .group_by(Message.identity_id)
+        .order_by(func.min(Message.id))
+    )
+    return list(rows)
+
+
+def add_outbound(
+    session: AsyncSession,
+    conversation: Conversation,
+    identity: ChannelIdentity,
+    *,
+    text: str,
+    buttons: Sequence[dict[str, str]] | None = None,
+    language: str | None = None,
+    intent: str | None = None,
+    author: StaffUser | None = None,
+    dutch: str | None = None,
+) -> Message:
+    """Queue an outbound message in the outbox; ``dutch`` is the curated Dutch text of a bot message."""
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        identity_id=identity.id,
+        participant_id=identity.participant_id,
+        direction="out",
+        channel=identity.channel,
+        kind="text",
+        text=text,
+        buttons=list(buttons) if buttons else None,
+        language=language,
+        intent=intent,
+        author_staff_id=author.id if author else None,
+        translated_text=dutch,
+        translation_language="nl" if dutch else None,
+        translation_engine="catalog" if dutch else None,
+        status="queued",
+        created_at=now,
+    )
+    session.add(message)
+    conversation.last_message_at = now
+    return message
+
+
+async def queued_outbound(session: AsyncSession, identity_id: int) -> list[Message]:
+    """Outbound messages of one identity not yet handed to the channel, oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.identity_id == identity_id, Message.direction == "out", Message.status == "queued")
+        .order_by(Message.id)
+    )
+    return list(rows)
+
+
+async def mark_sent(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    """Record that the channel accepted these outbound messages."""
+    if message_ids:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(message_ids), Message.status == "queued")
+            .values(status="sent", sent_at=utcnow(), attempts=Message.attempts + 1)
+        )
+
+
+async def transcript(session: AsyncSession, conversation_id: int, limit: int = 500) -> list[Message]:
+    """The last ``limit`` messages of a conversation, oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+async def participant_transcript(
+    session: AsyncSession, participant_id: int, limit: int = 500
+) -> list[Message]:
+    """All chat messages of a participant over every channel, oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.participant_id == participant_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    conversation: Conversation
+    participant: Participant | None
+    last_message: Message | None
+
+
+async def list_conversations(
+    session: AsyncSession, staff: StaffUser, limit: int = 200
+) -> list[ConversationRow]:
+    """Conversations staff may see (linked ones of visible participants, and all unlinked ones)."""
+    last_ids = (
+        select(Message.conversation_id, func.max(Message.id).label("last_id"))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    last = aliased(Message)
+    stmt: Any = (
+        select(Conversation, Participant, last)
+        .join(last_ids, last_ids.c.conversation_id == Conversation.id)
+        .join(last, last.id == last_ids.c.last_id)
+        .outerjoin(Participant, Participant.id == Conversation.participant_id)
+        .where(or_(Conversation.participant_id.is_(None), visible_to(staff)))
+        .order_by(Conversation.last_message_at.desc())
+        .limit(limit)
+    )
+    return [ConversationRow(c, p, m) for c, p, m in (await session.execute(stmt)).all()]
+
+
+async def get_conversation(
+    session: AsyncSession, staff: StaffUser, conversation_id: int
+) -> Conversation | None:
+    """One conversation if ``staff`` may see it."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    if conversation.participant_id is None:
+        return conversation
+    visible = await session.scalar(
+        select(Participant.id).where(Participant.id == conversation.participant_id, visible_to(staff))
+    )
+    return conversation if visible else None

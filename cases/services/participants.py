@@ -1,0 +1,117 @@
+"""Participants (inburgeraars): creation, lookup and what a staff member may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.models import TARGET_GROUPS, WET_REGIMES, Message, Participant, StaffUser
+from cases.services import audit
+
+INBURGERINGSTERMIJN_YEARS = 3
+
+
+class ParticipantError(ValueError):
+    """Invalid participant data (the message is safe to show)."""
+
+
+def termijn_end_for(pip_signed: dt.date) -> dt.date:
+    """End of the 3-year inburgeringstermijn that starts when the PIP is signed (003 L10606)."""
+    try:
+        return pip_signed.replace(year=pip_signed.year + INBURGERINGSTERMIJN_YEARS)
+    except ValueError:  # 29 February
+        return pip_signed.replace(year=pip_signed.year + INBURGERINGSTERMIJN_YEARS, day=28)
+
+
+async def create_participant(
+    session: AsyncSession,
+    *,
+    reference: str,
+    first_name: str,
+    last_name: str,
+    target_group: str,
+    wet_regime: str,
+    preferred_language: str = "nl",
+    brp_date: dt.date | None = None,
+    pip_signed_date: dt.date | None = None,
+    klantmanager: StaffUser | None = None,
+    team_id: int | None = None,
+    created_by: StaffUser | None = None,
+) -> Participant:
+    """Create a participant; the termijn end follows from the PIP date when one is given."""
+    if target_group not in TARGET_GROUPS:
+        raise ParticipantError(f"target group must be one of {', '.join(TARGET_GROUPS)}")
+    if wet_regime not in WET_REGIMES:
+        raise ParticipantError(f"wet-regime must be one of {', '.join(WET_REGIMES)}")
+    participant = Participant(
+        reference=reference,
+        first_name=first_name,
+        last_name=last_name,
+        target_group=target_group,
+        wet_regime=wet_regime,
+        preferred_language=preferred_language,
+        brp_date=brp_date,
+        pip_signed_date=pip_signed_date,
+        termijn_end=termijn_end_for(pip_signed_date) if pip_signed_date else None,
+        klantmanager_id=klantmanager.id if klantmanager else None,
+        team_id=team_id if team_id is not None else (klantmanager.team_id if klantmanager else None),
+    )
+    session.add(participant)
+    await session.flush()
+    await audit.record(session, "participant.created", staff=created_by, participant_id=participant.id)
+    return participant
+
+
+def visible_to(staff: StaffUser) -> ColumnElement[bool]:
+    """SQL condition: the participants this staff member may see (own team, or own caseload)."""
+    if not staff.has_role("klantmanager", "teamleider", "planner"):
+        return false()
+    conditions: list[ColumnElement[bool]] = [Participant.klantmanager_id == staff.id]
+    if staff.team_id is not None:
+        conditions.append(Participant.team_id == staff.team_id)
+    return or_(*conditions)
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participant: Participant
+    last_message: Message | None
+
+
+async def list_visible(session: AsyncSession, staff: StaffUser, limit: int = 200) -> list[ParticipantRow]:
+    """Participants visible to ``staff`` with their last chat message, most recent activity first."""
+    last_ids = (
+        select(Message.participant_id, func.max(Message.id).label("last_id"))
+        .where(Message.participant_id.is_not(None))
+        .group_by(Message.participant_id)
+        .subquery()
+    )
+    stmt = (
+        select(Participant, Message)
+        .outerjoin(last_ids, last_ids.c.participant_id == Participant.id)
+        .outerjoin(Message, Message.id == last_ids.c.last_id)
+        .where(visible_to(staff))
+        .order_by(last_ids.c.last_id.desc().nulls_last(), Participant.last_name, Participant.id)
+        .limit(limit)
+    )
+    return [ParticipantRow(p, m) for p, m in (await session.execute(stmt)).all()]
+
+
+async def get_visible(session: AsyncSession, staff: StaffUser, participant_id: int) -> Participant | None:
+    """One participant if ``staff`` may see it, else None."""
+    return await session.scalar(
+        select(Participant).where(Participant.id == participant_id, visible_to(staff))
+    )
+
+
+async def find(session: AsyncSession, ref_or_id: str) -> Participant | None:
+    """A participant by dossier reference (case-insensitive) or numeric id."""
+    participant = await session.scalar(
+        select(Participant).where(func.upper(Participant.reference) == ref_or_id.strip().upper())
+    )
+    if participant is None and ref_or_id.strip().isdigit():
+        participant = await session.get(Participant, int(ref_or_id))
+    return participant

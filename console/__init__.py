@@ -1,0 +1,1 @@
+"""The staff console: an aiohttp sub-application mounted at ``/console``."""

@@ -1,0 +1,44 @@
+"""Builds the console sub-application."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import setup as setup_session
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from console.security import SESSIONS_KEY, SETTINGS_KEY, cookie_storage, csrf_middleware
+from console.views import routes
+
+HERE = Path(__file__).parent
+
+
+def create_console_app(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> web.Application:
+    """The console, to be mounted at ``/console``."""
+    app = web.Application()
+    app[SETTINGS_KEY] = settings
+    app[SESSIONS_KEY] = sessions
+    setup_session(app, cookie_storage(settings.effective_secret_key(), secure=settings.cookie_secure))
+    app.middlewares.append(csrf_middleware)
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    zone = ZoneInfo(settings.timezone)
+
+    def local(value: dt.datetime | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
+        return value.astimezone(zone).strftime(fmt) if value else "—"
+
+    env.filters["local"] = local
+    env.filters["date_nl"] = lambda d: d.strftime("%d-%m-%Y") if d else "—"
+    app.router.add_routes(routes)
+    app.router.add_static("/static", HERE / "static", name="static")
+    return app

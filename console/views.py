@@ -1,0 +1,198 @@
+"""Console pages: login, conversations, participants (with transcript and koppelcode), staff."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+from sqlalchemy import select
+
+from cases.db import transaction
+from cases.models import ChannelIdentity, StaffUser
+from cases.services import appointments, audit, koppelcode, messages, participants
+from cases.services import staff as staff_service
+from console.security import (
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    csrf_token,
+    current_staff,
+    end_session,
+    requires,
+    start_login_session,
+)
+from locales.languages import LANGUAGES
+
+routes = web.RouteTableDef()
+
+CASE_ROLES = ("klantmanager", "teamleider")
+PARTICIPANT_LIST_ROLES = ("klantmanager", "teamleider", "planner")
+KOPPELCODE_ROLES = ("klantmanager", "teamleider", "planner")
+
+
+async def _page(request: web.Request, template: str, **context: object) -> web.Response:
+    session = await get_session(request)
+    context.update(
+        staff=await current_staff(request),
+        csrf_token=csrf_token(session),
+        languages=LANGUAGES,
+        case_roles=CASE_ROLES,
+        participant_roles=PARTICIPANT_LIST_ROLES,
+    )
+    return aiohttp_jinja2.render_template(template, request, context)
+
+
+def _home_for(staff: StaffUser) -> str:
+    if staff.has_role(*CASE_ROLES):
+        return "/console/conversations"
+    if staff.has_role(*PARTICIPANT_LIST_ROLES):
+        return "/console/participants"
+    return "/console/staff"
+
+
+def _next_url(request: web.Request) -> str:
+    """Where to go after login: only a console path on this site (no open redirect)."""
+    target = request.query.get("next", "")
+    return target if target.startswith("/console/") and "//" not in target and "\\" not in target else ""
+
+
+@routes.get("/")
+@requires()
+async def home(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    raise web.HTTPFound(_home_for(staff))
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if (staff := await current_staff(request)) is not None:
+        raise web.HTTPFound(_home_for(staff))
+    return await _page(request, "login.html", error=None, email="", next_url=_next_url(request))
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    settings = request.app[SETTINGS_KEY]
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        result = await staff_service.authenticate(
+            db,
+            email,
+            password,
+            max_failures=settings.login_max_failures,
+            lock_minutes=settings.login_lock_minutes,
+        )
+    if result.outcome == "ok" and result.user is not None:
+        await start_login_session(request, result.user)
+        raise web.HTTPFound(_next_url(request) or _home_for(result.user))
+    error = (
+        "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het later opnieuw."
+        if result.outcome == "locked"
+        else "Onbekende combinatie van e-mailadres en wachtwoord."
+    )
+    response = await _page(request, "login.html", error=error, email=email, next_url=_next_url(request))
+    response.set_status(429 if result.outcome == "locked" else 401)
+    return response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    await end_session(request)
+    raise web.HTTPFound("/console/login")
+
+
+@routes.get("/conversations")
+@requires(*CASE_ROLES)
+async def conversation_list(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    async with request.app[SESSIONS_KEY]() as db:
+        rows = await messages.list_conversations(db, staff)
+    return await _page(request, "conversations.html", rows=rows)
+
+
+@routes.get("/conversations/{id:\\d+}")
+@requires(*CASE_ROLES)
+async def conversation_detail(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        conversation = await messages.get_conversation(db, staff, int(request.match_info["id"]))
+        if conversation is None:
+            raise web.HTTPNotFound(text="Gesprek niet gevonden.")
+        if conversation.participant_id is not None:
+            raise web.HTTPFound(f"/console/participants/{conversation.participant_id}#gesprek")
+        transcript = await messages.transcript(db, conversation.id)
+        await audit.record(
+            db, "conversation.viewed", staff=staff, details={"conversation_id": conversation.id}
+        )
+    return await _page(request, "conversation.html", conversation=conversation, transcript=transcript)
+
+
+@routes.get("/participants")
+@requires(*PARTICIPANT_LIST_ROLES)
+async def participant_list(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    async with request.app[SESSIONS_KEY]() as db:
+        rows = await participants.list_visible(db, staff)
+    return await _page(request, "participants.html", rows=rows)
+
+
+@routes.get("/participants/{id:\\d+}")
+@requires(*PARTICIPANT_LIST_ROLES)
+async def participant_detail(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        participant = await participants.get_visible(db, staff, int(request.match_info["id"]))
+        if participant is None:
+            raise web.HTTPNotFound(text="Deelnemer niet gevonden.")
+        may_read_chat = staff.has_role(*CASE_ROLES)
+        transcript = await messages.participant_transcript(db, participant.id) if may_read_chat else []
+        chats = list(
+            await db.scalars(select(ChannelIdentity).where(ChannelIdentity.participant_id == participant.id))
+        )
+        upcoming = await appointments.upcoming(db, participant.id, limit=10)
+        await audit.record(
+            db,
+            "participant.viewed",
+            staff=staff,
+            participant_id=participant.id,
+            details={"transcript": may_read_chat},
+        )
+    return await _page(
+        request,
+        "participant.html",
+        participant=participant,
+        transcript=transcript,
+        chats=chats,
+        appointments=upcoming,
+        may_read_chat=may_read_chat,
+        new_code=None,
+    )
+
+
+@routes.post("/participants/{id:\\d+}/koppelcode")
+@requires(*KOPPELCODE_ROLES)
+async def create_koppelcode(request: web.Request) -> web.StreamResponse:
+    staff = await current_staff(request)
+    assert staff is not None
+    settings = request.app[SETTINGS_KEY]
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        participant = await participants.get_visible(db, staff, int(request.match_info["id"]))
+        if participant is None:
+            raise web.HTTPNotFound(text="Deelnemer niet gevonden.")
+        code, expires_at = await koppelcode.create_koppelcode(
+            db, participant, valid_days=settings.koppelcode_valid_days, created_by=staff
+        )
+    return await _page(request, "koppelcode.html", participant=participant, code=code, expires_at=expires_at)
+
+
+@routes.get("/staff")
+@requires("beheerder", "teamleider")
+async def staff_list(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS_KEY]() as db:
+        users = list(await db.scalars(select(StaffUser).order_by(StaffUser.name)))
+    return await _page(request, "staff.html", users=users)

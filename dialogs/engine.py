@@ -1,0 +1,288 @@
+"""The dialog engine: consent → language → main menu, and the flows behind the menu.
+
+``handle`` turns one inbound message plus context into replies, a new state and effects. The pipeline
+applies the effects; for a koppelcode attempt it calls ``link_result`` with the outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cases.services.koppelcode import looks_like_code
+from dialogs.model import (
+    AttemptLink,
+    Button,
+    CaseView,
+    Context,
+    DeclineConsent,
+    DialogResult,
+    GiveConsent,
+    Inbound,
+    LinkStatus,
+    Reply,
+    RequestHandoff,
+    SetLanguage,
+)
+from dialogs.vocabulary import is_greeting, is_menu_word, normalise
+from locales.catalog import all_texts, format_local_datetime, t
+from locales.languages import DEFAULT_LANGUAGE, LANGUAGES, script_hint, supported
+
+MENU_ITEMS = ("appointments", "documents", "questions", "person", "language", "koppelcode")
+TOPICS = ("leerroute", "termijn", "pip", "rights")
+
+
+def _typed_payloads() -> dict[str, str]:
+    """Button labels in every language → payload, so typing a label works like tapping it."""
+    table: dict[str, str] = {}
+    for item in MENU_ITEMS:
+        for text in all_texts(f"menu.button.{item}").values():
+            table[normalise(text)] = f"menu:{item}"
+    for topic in TOPICS:
+        for text in all_texts(f"topic.{topic}.title").values():
+            table[normalise(text)] = f"topic:{topic}"
+    for text in all_texts("button.consent_yes").values():
+        table[normalise(text)] = "consent:yes"
+    for text in all_texts("button.consent_no").values():
+        table[normalise(text)] = "consent:no"
+    for code, lang in LANGUAGES.items():
+        for name in (lang.native_name, *lang.native_name.split("/"), lang.dutch_name, code):
+            table.setdefault(normalise(name), f"lang:{code}")
+    return table
+
+
+_PAYLOAD_BY_TEXT = _typed_payloads()
+
+
+class _Turn:
+    """One turn of the conversation: collects replies, effects and the new state."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.lang = ctx.language or DEFAULT_LANGUAGE
+        self.state: dict[str, Any] = dict(ctx.state)
+        self.replies: list[Reply] = []
+        self.effects: list[Any] = []
+        self.intent = "unknown"
+        self.escalated = False
+
+    def say(self, key: str, buttons: tuple[Button, ...] = (), **params: object) -> None:
+        dutch = t("nl", key, **params) if self.lang != "nl" else None
+        self.replies.append(Reply(t(self.lang, key, **params), buttons, dutch))
+
+    def button(self, key: str, payload: str) -> Button:
+        return Button(t(self.lang, key), payload)
+
+    def set_language(self, code: str) -> None:
+        self.lang = code
+        self.effects.append(SetLanguage(code))
+
+    def result(self) -> DialogResult:
+        return DialogResult(self.replies, self.state, self.lang, self.intent, self.effects, self.escalated)
+
+    # Screens -----------------------------------------------------------------------------------
+    def consent_screen(self) -> None:
+        self.state["step"] = "consent"
+        self.intent = "consent_request"
+        self.say("welcome")
+        self.say("consent.notice")
+        self.say(
+            "consent.question",
+            (
+                self.button("button.consent_yes", "consent:yes"),
+                self.button("button.consent_no", "consent:no"),
+                self.button("button.other_language", "other_language"),
+            ),
+        )
+
+    def language_screen(self, key: str = "language.choose") -> None:
+        self.say(key, tuple(Button(lang.native_name, f"lang:{code}") for code, lang in LANGUAGES.items()))
+
+    def menu_buttons(self) -> tuple[Button, ...]:
+        items = [i for i in MENU_ITEMS if not (i == "koppelcode" and self.ctx.case is not None)]
+        return tuple(self.button(f"menu.button.{i}", f"menu:{i}") for i in items)
+
+    def menu(self, key: str = "menu.intro") -> None:
+        self.state["step"] = "menu"
+        self.say(key, self.menu_buttons())
+
+    def back_to_menu(self) -> tuple[Button, ...]:
+        return (self.button("menu.button.menu", "menu"),)
+
+
+def _payload_of(inbound: Inbound) -> str | None:
+    if inbound.kind == "button" and inbound.payload:
+        return inbound.payload
+    if inbound.kind == "text":
+        return _PAYLOAD_BY_TEXT.get(normalise(inbound.text))
+    return None
+
+
+def handle(ctx: Context, inbound: Inbound) -> DialogResult:
+    """Answer one inbound message."""
+    turn = _Turn(ctx)
+    payload = _payload_of(inbound)
+    if not ctx.consented:
+        _before_consent(turn, inbound, payload)
+    else:
+        _after_consent(turn, inbound, payload)
+    return turn.result()
+
+
+def _before_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
+    step = turn.state.get("step", "new")
+    if turn.ctx.language is None:
+        guess = script_hint(inbound.text) or supported(turn.ctx.language_hint) or DEFAULT_LANGUAGE
+        turn.set_language(guess)
+    if payload == "consent:yes":
+        turn.effects.append(GiveConsent())
+        turn.state["step"] = "language"
+        turn.intent = "consent_given"
+        turn.language_screen("consent.thanks")
+    elif payload == "consent:no":
+        turn.effects.append(DeclineConsent())
+        turn.state["step"] = "declined"
+        turn.intent = "consent_declined"
+        turn.say("consent.declined", (turn.button("button.consent_yes", "consent:yes"),))
+    elif payload == "other_language":
+        turn.intent = "choose_language"
+        turn.language_screen()
+    elif payload and payload.startswith("lang:") and payload[5:] in LANGUAGES:
+        turn.set_language(payload[5:])
+        turn.consent_screen()
+    elif step == "declined":
+        turn.intent = "consent_declined"
+        turn.say("consent.declined", (turn.button("button.consent_yes", "consent:yes"),))
+    else:
+        hint = script_hint(inbound.text)
+        if hint and hint != turn.lang and step != "new":
+            turn.set_language(hint)  # they write in another script than we guessed: follow them
+        turn.consent_screen()
+
+
+def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
+    step = turn.state.get("step", "menu")
+    text = inbound.text.strip()
+    if inbound.kind == "unsupported":
+        turn.intent = "unsupported_message"
+        turn.say("fallback.unsupported_message", turn.menu_buttons())
+        return
+    if payload == "menu" or (inbound.kind == "text" and is_menu_word(text)):
+        turn.intent = "menu"
+        turn.menu()
+        return
+    if payload and payload.startswith("lang:") and payload[5:] in LANGUAGES:
+        turn.set_language(payload[5:])
+        turn.intent = "language_changed"
+        turn.say("language.changed")
+        turn.menu()
+        return
+    if payload and payload.startswith("menu:"):
+        _menu_choice(turn, payload[5:])
+        return
+    if payload and payload.startswith("topic:") and payload[6:] in TOPICS:
+        topic = payload[6:]
+        turn.intent = f"topic.{topic}"
+        turn.state["step"] = "menu"
+        turn.say(f"topic.{topic}.answer", turn.back_to_menu())
+        return
+    if payload in ("consent:yes", "consent:no", "other_language"):
+        # An old consent button tapped again: consent stands; offer the language choice or menu.
+        if payload == "other_language":
+            turn.intent = "choose_language"
+            turn.language_screen()
+        else:
+            turn.menu()
+        return
+    if step == "await_code" and inbound.kind == "text":
+        turn.intent = "koppelcode"
+        turn.effects.append(AttemptLink(text))
+        return
+    if step == "handoff" and inbound.kind == "text":
+        turn.intent = "handoff_message"
+        turn.escalated = True
+        turn.say("person.waiting", turn.back_to_menu())
+        return
+    if inbound.kind == "text" and looks_like_code(text):
+        turn.intent = "koppelcode"
+        turn.effects.append(AttemptLink(text))
+        return
+    if inbound.kind == "start" or (inbound.kind == "text" and is_greeting(text)):
+        turn.intent = "greeting"
+        turn.menu("menu.greeting")
+        return
+    if step == "language":
+        turn.intent = "choose_language"
+        turn.language_screen()
+        return
+    turn.intent = "unknown"
+    turn.state["step"] = "menu"
+    turn.say("fallback.unknown", turn.menu_buttons())
+
+
+def _menu_choice(turn: _Turn, item: str) -> None:
+    turn.intent = f"menu.{item}"
+    turn.state["step"] = "menu"
+    case = turn.ctx.case
+    if item == "appointments":
+        if case is None:
+            turn.say("appointments.unlinked", (turn.button("menu.button.koppelcode", "menu:koppelcode"),))
+        elif not case.appointments:
+            turn.say("appointments.none", turn.back_to_menu())
+        else:
+            texts = {lang: _appointment_list(lang, case, turn.ctx.timezone) for lang in {turn.lang, "nl"}}
+            dutch = texts["nl"] if turn.lang != "nl" else None
+            turn.replies.append(Reply(texts[turn.lang], turn.back_to_menu(), dutch))
+    elif item == "documents":
+        turn.say("documents.general", turn.back_to_menu())
+    elif item == "questions":
+        buttons = tuple(turn.button(f"topic.{topic}.title", f"topic:{topic}") for topic in TOPICS)
+        turn.say("questions.intro", (*buttons, *turn.back_to_menu()))
+    elif item == "person":
+        turn.state["step"] = "handoff"
+        turn.effects.append(RequestHandoff())
+        turn.escalated = True
+        turn.say("person.requested", turn.back_to_menu())
+    elif item == "language":
+        turn.intent = "choose_language"
+        turn.state["step"] = "language"
+        turn.language_screen()
+    elif item == "koppelcode":
+        if case is not None:
+            turn.say("koppelcode.already_linked", turn.back_to_menu())
+        else:
+            turn.state["step"] = "await_code"
+            turn.say("koppelcode.prompt", turn.back_to_menu())
+    else:
+        turn.intent = "unknown"
+        turn.say("fallback.unknown", turn.menu_buttons())
+
+
+def _appointment_list(lang: str, case: CaseView, timezone: str) -> str:
+    lines = [t(lang, "appointments.header")]
+    for appt in case.appointments:
+        date, time = format_local_datetime(appt.starts_at, lang, timezone)
+        kind = t(lang, f"appointment_type.{appt.type_key}")
+        lines.append(t(lang, "appointments.item", type=kind, date=date, time=time, location=appt.location))
+    return "\n".join(lines)
+
+
+def link_result(
+    ctx: Context, status: LinkStatus, *, first_name: str = "", retry_minutes: int = 0
+) -> DialogResult:
+    """The replies after a koppelcode attempt, given what the case said about it."""
+    turn = _Turn(ctx)
+    turn.intent = "koppelcode"
+    if status == "linked":
+        turn.state["step"] = "menu"
+        turn.say("koppelcode.success", name=first_name)
+        turn.menu()
+    elif status == "already_linked":
+        turn.say("koppelcode.already_linked")
+        turn.menu()
+    elif status == "rate_limited":
+        turn.state["step"] = "menu"
+        turn.say("koppelcode.rate_limited", turn.back_to_menu(), minutes=retry_minutes)
+    else:
+        turn.state["step"] = "await_code"
+        turn.say("koppelcode.invalid", turn.back_to_menu())
+    return turn.result()

@@ -1,0 +1,101 @@
+"""The engine's inputs and outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+InboundKind = Literal["text", "button", "start", "unsupported"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message as the engine sees it: typed text, a tapped button's payload, or a channel event."""
+
+    kind: InboundKind
+    text: str = ""
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"label": self.label, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    dutch: str | None = None  # the same curated text in Dutch, for staff (None when text is Dutch)
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    type_key: str
+    starts_at: dt.datetime
+    location: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the engine may know of a linked participant's case (only ever set after linking)."""
+
+    first_name: str
+    appointments: tuple[AppointmentView, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    language: str | None
+    consented: bool
+    state: dict[str, Any]
+    case: CaseView | None = None
+    language_hint: str | None = None  # from the channel (browser or app language) on first contact
+    timezone: str = "Europe/Amsterdam"
+
+
+# Effects: what the pipeline must change in the case, in the same transaction as the replies.
+@dataclass(frozen=True)
+class GiveConsent:
+    pass
+
+
+@dataclass(frozen=True)
+class DeclineConsent:
+    pass
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    language: str
+
+
+@dataclass(frozen=True)
+class AttemptLink:
+    code: str
+
+
+@dataclass(frozen=True)
+class RequestHandoff:
+    pass
+
+
+Effect = GiveConsent | DeclineConsent | SetLanguage | AttemptLink | RequestHandoff
+
+
+@dataclass
+class DialogResult:
+    replies: list[Reply]
+    state: dict[str, Any]
+    language: str
+    intent: str
+    effects: list[Effect] = field(default_factory=list)
+    escalated: bool = False
+
+
+LinkStatus = Literal["linked", "invalid", "rate_limited", "already_linked"]

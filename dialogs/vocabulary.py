@@ -1,0 +1,47 @@
+"""Words people type that the engine recognises, per language (input, not bot texts)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+GREETINGS = {
+    "nl": ["hallo", "hoi", "hey", "goedemorgen", "goedemiddag", "goedenavond", "dag", "goedendag"],
+    "en": ["hello", "hi", "hey", "good morning", "good afternoon", "good evening"],
+    "ar": ["مرحبا", "مرحباً", "السلام عليكم", "سلام", "اهلا", "أهلا", "صباح الخير", "مساء الخير"],
+    "ti": ["ሰላም", "ከመይ", "ከመይ ኣለኻ", "ከመይ ኣለኺ", "ሰላም ንዓኹም"],
+    "fa": ["سلام", "درود", "سلام علیکم", "صبح بخیر", "روز بخیر"],
+    "tr": ["merhaba", "selam", "selamlar", "günaydın", "iyi günler", "iyi akşamlar", "merhabalar"],
+    "uk": ["привіт", "вітаю", "добрий день", "доброго дня", "доброго ранку", "добрий вечір", "здрастуйте"],
+    "so": ["salaan", "iska warran", "nabad", "subax wanaagsan", "galab wanaagsan", "asc", "salaam"],
+}
+
+MENU_WORDS = ["menu", "start", "begin", "home", "menü", "меню", "قائمة", "القائمة", "منو", "ሜኑ", "liiska"]
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents that people often omit, and fold punctuation and spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"[\u064B-\u0652\u0640]", "", text)  # Arabic vowel marks and tatweel
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_GREETING_SET = {normalise(g) for words in GREETINGS.values() for g in words}
+_MENU_SET = {normalise(w) for w in MENU_WORDS}
+
+
+def is_greeting(text: str) -> bool:
+    """True for a short message that is only a greeting ('hallo', 'مرحبا!', 'hi there')."""
+    norm = normalise(text)
+    if not norm or len(norm) > 40:
+        return False
+    if norm in _GREETING_SET:
+        return True
+    words = norm.split()
+    return len(words) <= 3 and any(" ".join(words[:n]) in _GREETING_SET for n in (1, 2))
+
+
+def is_menu_word(text: str) -> bool:
+    """True when the person asks for the menu."""
+    return normalise(text) in _MENU_SET

@@ -1,0 +1,1 @@
+"""Languages, message catalogs and (later) knowledge content and machine translation."""

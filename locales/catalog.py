@@ -1,0 +1,73 @@
+"""Bot texts per language, loaded from ``locales/messages/<code>.toml``.
+
+Nothing here is machine-translated at run time: every text was written for its language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+from locales.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+MESSAGES_DIR = Path(__file__).parent / "messages"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    language: str
+    status: str  # draft | reviewed
+    reviewed_on: str
+    messages: dict[str, str]
+
+
+class MissingMessage(KeyError):
+    """A key is missing from the catalog (a test guards that this never happens)."""
+
+
+@cache
+def catalog(language: str) -> Catalog:
+    """The catalog of one language (read once per process)."""
+    with (MESSAGES_DIR / f"{language}.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    meta = data.get("meta", {})
+    return Catalog(
+        language=language,
+        status=str(meta.get("status", "draft")),
+        reviewed_on=str(meta.get("reviewed_on", "")),
+        messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
+    )
+
+
+def t(language: str, key: str, **params: object) -> str:
+    """The text for ``key`` in ``language`` with ``params`` filled in."""
+    lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    try:
+        text = catalog(lang).messages[key]
+    except KeyError:
+        raise MissingMessage(f"{lang}:{key}") from None
+    return text.format(**params) if params else text
+
+
+def all_texts(key: str) -> dict[str, str]:
+    """The text for ``key`` in every language (to recognise a typed button label, say)."""
+    return {code: catalog(code).messages[key] for code in LANGUAGES}
+
+
+def format_local_datetime(
+    when: dt.datetime, language: str, timezone: str = "Europe/Amsterdam"
+) -> tuple[str, str]:
+    """Date and time in the person's language, in the gemeente's time zone."""
+    local = when.astimezone(ZoneInfo(timezone))
+    return (
+        format_date(local.date(), format="full", locale=language),
+        format_time(local.time(), format="short", locale=language),
+    )
