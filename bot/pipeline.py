@@ -180,6 +180,7 @@ class Pipeline:
                 buttons=[b.as_dict() for b in reply.buttons],
                 language=result.language,
                 intent=result.intent,
+                dutch=reply.dutch,
             )
             for reply in result.replies
         ]

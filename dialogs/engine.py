@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cases.services.koppelcode import looks_like_code
+from cases.services.koppelcode import normalise as normalise_code
 from dialogs.model import (
     AttemptLink,
     Button,
@@ -193,7 +194,7 @@ def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
         else:
             turn.menu()
         return
-    if step == "await_code" and inbound.kind == "text":
+    if step == "await_code" and inbound.kind == "text" and _could_be_code(text):
         turn.intent = "koppelcode"
         turn.effects.append(AttemptLink(text))
         return
@@ -217,6 +218,12 @@ def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
     turn.intent = "unknown"
     turn.state["step"] = "menu"
     turn.say("fallback.unknown", turn.menu_buttons())
+
+
+def _could_be_code(text: str) -> bool:
+    """In the code step, any 6–12 letters and digits count as an attempt (a mistyped code too)."""
+    code = normalise_code(text)
+    return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
 
 
 def _menu_choice(turn: _Turn, item: str) -> None:

@@ -1,0 +1,56 @@
+"""Small helpers shared by tests (test data through the real service functions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases.db import transaction
+from cases.models import Participant, StaffUser
+from cases.services import participants, staff
+
+PASSWORD = "correct horse battery staple"
+
+
+async def make_staff(
+    sessions: async_sessionmaker[AsyncSession], email: str, roles: list[str], team: str | None = "Team Noord"
+) -> StaffUser:
+    async with transaction(sessions) as session:
+        return await staff.create_staff(
+            session, name=email.split("@")[0].title(), email=email, password=PASSWORD, roles=roles, team=team
+        )
+
+
+async def make_participant(
+    sessions: async_sessionmaker[AsyncSession],
+    reference: str = "WW-0001",
+    klantmanager: StaffUser | None = None,
+    first_name: str = "Amina",
+    **extra: Any,
+) -> Participant:
+    async with transaction(sessions) as session:
+        return await participants.create_participant(
+            session, reference=reference, first_name=first_name, last_name="Haddad",
+            target_group=extra.pop("target_group", "statushouder"), wet_regime=extra.pop("wet_regime", "Wi2021"),
+            klantmanager=klantmanager, brp_date=dt.date(2026, 1, 5), **extra,
+        )
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+async def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Log in through the real form (CSRF token and all)."""
+    page = await client.get("/console/login")
+    token = csrf_from(await page.text())
+    resp = await client.post(
+        "/console/login", data={"email": email, "password": password, "csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 302, await resp.text()

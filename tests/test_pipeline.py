@@ -1,0 +1,125 @@
+"""The inbox → dialogs → outbox pipeline: idempotent, ordered, one participant at a time, crash-safe."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.pipeline import Pipeline
+from cases.db import transaction
+from cases.models import AuditEvent, ChannelIdentity, Conversation, Message
+from cases.services import identities
+
+
+async def _identity(sessions, external_id: str = "user-1", consented: bool = True) -> ChannelIdentity:  # type: ignore[no-untyped-def]
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, "webchat", external_id)
+        identities.set_language(identity, "nl")
+        if consented:
+            await identities.give_consent(session, identity)
+    return identity
+
+
+async def _count(sessions, direction: str) -> int:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).where(Message.direction == direction)) or 0)
+
+
+async def test_the_same_message_twice_is_stored_and_answered_once(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    identity = await _identity(sessions)
+    first = await pipeline.accept(identity, external_id="wamid.1", text="hallo", schedule=False)
+    second = await pipeline.accept(identity, external_id="wamid.1", text="hallo", schedule=False)
+    assert first.created and not second.created and first.message_id == second.message_id
+    turns = await pipeline.process(identity.id)
+    assert len(turns) == 1 and turns[0].intent == "greeting"
+    assert await pipeline.process(identity.id) == []
+    assert await _count(sessions, "in") == 1
+    assert await _count(sessions, "out") == 1
+
+
+async def test_messages_of_one_person_are_handled_in_order(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    identity = await _identity(sessions)
+    await pipeline.accept(identity, external_id="1", kind="button", text="Koppelcode", payload="menu:koppelcode",
+                          schedule=False)
+    await pipeline.accept(identity, external_id="2", text="ABCDEFGH", schedule=False)
+    await pipeline.accept(identity, external_id="3", text="hallo", schedule=False)
+    turns = await pipeline.process(identity.id)
+    # Only in this order does "ABCDEFGH" count as a code attempt (it has no digit).
+    assert [t.intent for t in turns] == ["menu.koppelcode", "koppelcode", "greeting"]
+    async with sessions() as session:
+        out = list(await session.scalars(select(Message.intent).where(Message.direction == "out").order_by(Message.id)))
+    assert out == ["menu.koppelcode", "koppelcode", "greeting"]
+
+
+async def test_work_left_by_a_crashed_process_is_done_once_after_restart(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    identity = await _identity(sessions)
+    crashed = Pipeline(sessions, settings)
+    await crashed.accept(identity, external_id="before-crash", text="hallo", schedule=False)  # committed, never run
+
+    restarted = Pipeline(sessions, settings)
+    await restarted.start()
+    for _ in range(200):
+        if await _count(sessions, "out") >= 1:
+            break
+        await asyncio.sleep(0.02)
+    await restarted.stop()
+
+    again = Pipeline(sessions, settings)
+    await again.start()
+    await again.stop()
+    assert await _count(sessions, "out") == 1
+    async with sessions() as session:
+        status = await session.scalar(select(Message.status).where(Message.external_id == "before-crash"))
+    assert status == "processed"
+
+
+async def test_two_workers_never_handle_the_same_message_twice(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    identity = await _identity(sessions)
+    one, two = Pipeline(sessions, settings), Pipeline(sessions, settings)
+    for n in range(10):
+        await one.accept(identity, external_id=f"m{n}", text="hallo", schedule=False)
+    turns_a, turns_b = await asyncio.gather(one.process(identity.id), two.process(identity.id))
+    handled = [t.message_id for t in turns_a + turns_b]
+    assert len(handled) == 10 and len(set(handled)) == 10
+    assert await _count(sessions, "out") == 10
+
+
+async def test_graceful_stop_drains_queued_work(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    await pipeline.start()
+    for n in range(5):
+        identity = await _identity(sessions, f"user-{n}")
+        await pipeline.accept(identity, external_id=f"m{n}", text="hallo")
+    await pipeline.stop()
+    assert await _count(sessions, "out") == 5
+
+
+async def test_asking_for_a_person_is_recorded_on_the_conversation(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    identity = await _identity(sessions)
+    await pipeline.accept(identity, external_id="p", kind="button", payload="menu:person", schedule=False)
+    turns = await pipeline.process(identity.id)
+    assert turns[0].escalated
+    async with sessions() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None and conversation.handoff_requested_at is not None
+        actions = list(await session.scalars(select(AuditEvent.action)))
+    assert "chat.handoff_requested" in actions
+
+
+async def test_bot_replies_keep_their_dutch_text_for_staff(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, "webchat", "ar-user")
+        identities.set_language(identity, "ar")
+        await identities.give_consent(session, identity)
+    await pipeline.accept(identity, external_id="x", text="مرحبا", schedule=False)
+    await pipeline.process(identity.id)
+    async with sessions() as session:
+        out = (await session.scalars(select(Message).where(Message.direction == "out"))).one()
+    assert out.language == "ar" and out.text.startswith("مرحب")
+    assert out.translated_text == "Hallo! Waarmee kan ik u helpen?"
+    assert out.translation_language == "nl" and out.translation_engine == "catalog"
