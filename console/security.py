@@ -24,7 +24,7 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STAFF_KEY = "staff"
+STAFF_KEY: web.RequestKey[StaffUser | None] = web.RequestKey("staff", object)  # type: ignore[arg-type]
 SESSIONS_KEY: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessions", async_sessionmaker)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
@@ -89,7 +89,7 @@ async def end_session(request: web.Request) -> None:
 async def current_staff(request: web.Request) -> StaffUser | None:
     """The logged-in, active staff user (cached on the request)."""
     if STAFF_KEY in request:
-        return request[STAFF_KEY]  # type: ignore[no-any-return]
+        return request[STAFF_KEY]
     session = await get_session(request)
     staff_id = session.get("staff_id")
     staff = None

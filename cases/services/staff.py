@@ -89,7 +89,7 @@ async def authenticate(
     """Check a login. After ``max_failures`` wrong passwords the account is locked for a while."""
     now = utcnow()
     user = await session.scalar(
-        select(StaffUser).where(StaffUser.email == email.strip().lower()).with_for_update()
+        select(StaffUser).where(StaffUser.email == email.strip().lower()).with_for_update(of=StaffUser)
     )
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
