@@ -14,6 +14,7 @@ from bot.pipeline import Pipeline
 from bot.settings import Settings
 from cases.db import create_engine, session_factory
 from console.app import create_console_app
+from scheduler.runner import create_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,10 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await pipeline.start()
+        scheduler = create_scheduler(pipeline)
+        scheduler.start()
         yield
+        scheduler.shutdown(wait=False)
         await pipeline.stop()
         await engine.dispose()
 

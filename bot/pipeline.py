@@ -53,10 +53,12 @@ class Turn:
     """What processing one inbound message produced."""
 
     message_id: int
+    channel: str
     intent: str
     language: str
     escalated: bool
     outbound_ids: list[int] = field(default_factory=list)
+    more_waiting: bool = False
 
 
 class Pipeline:
@@ -92,7 +94,7 @@ class Pipeline:
             stored = await messages.store_inbound(
                 session, identity, external_id=external_id, text=text, kind=kind, payload=payload
             )
-            accepted = Accepted(stored.message.id, identity.id, stored.created)
+            accepted = Accepted(stored.message_id, identity.id, stored.created)
         if accepted.created and schedule:
             self.schedule(accepted.identity_id)
         return accepted
@@ -142,25 +144,22 @@ class Pipeline:
         async with lock:
             while (turn := await self._process_next(identity_id)) is not None:
                 turns.append(turn)
-        if turns:
-            await self.deliver(identity_id)
-        return turns
-
-    async def deliver(self, identity_id: int) -> None:
-        """Hand queued outbound messages of an identity to its channel, if that channel is connected."""
-        async with self.sessions() as session:
-            identity = await session.get(ChannelIdentity, identity_id)
-        if identity is not None and (deliver := self._deliverers.get(identity.channel)):
+                if not turn.more_waiting:
+                    break
+        if turns and (deliver := self._deliverers.get(turns[-1].channel)):
             await deliver(identity_id)
+        return turns
 
     async def _process_next(self, identity_id: int) -> Turn | None:
         try:
             async with transaction(self.sessions) as session:
                 identity = await identities.lock(session, identity_id)
-                pending = await messages.pending_inbound(session, identity_id)
+                pending = await messages.pending_inbound(session, identity_id, limit=2)
                 if not pending:
                     return None
-                return await self._handle(session, identity, pending[0])
+                turn = await self._handle(session, identity, pending[0])
+                turn.more_waiting = len(pending) > 1
+                return turn
         except Exception as exc:
             log.exception("message handling failed (identity %s)", identity_id)
             return await self._fail_next(identity_id, exc)
@@ -191,7 +190,14 @@ class Pipeline:
         message.participant_id = identity.participant_id
         conversation.state = result.state
         await session.flush()
-        return Turn(message.id, result.intent, result.language, result.escalated, [m.id for m in outbound])
+        return Turn(
+            message.id,
+            identity.channel,
+            result.intent,
+            result.language,
+            result.escalated,
+            [m.id for m in outbound],
+        )
 
     async def _context(
         self, session: AsyncSession, identity: ChannelIdentity, conversation: Conversation
@@ -264,7 +270,7 @@ class Pipeline:
         """Mark the oldest waiting message failed and apologise, so one bad message blocks nothing."""
         async with transaction(self.sessions) as session:
             identity = await identities.lock(session, identity_id)
-            pending = await messages.pending_inbound(session, identity_id)
+            pending = await messages.pending_inbound(session, identity_id, limit=2)
             if not pending:
                 return None
             message = pending[0]
@@ -282,4 +288,4 @@ class Pipeline:
                 intent="error",
             )
             await session.flush()
-            return Turn(message.id, "error", lang, False, [reply.id])
+            return Turn(message.id, identity.channel, "error", lang, False, [reply.id], len(pending) > 1)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+WRITE_OPTION = "wegwijs_write"
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -54,13 +55,21 @@ def create_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_no_implicit_begin(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-            # Take the write lock at BEGIN so two writers never deadlock on a lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Write transactions take the write lock at BEGIN, so two writers never deadlock on a
+            # lock upgrade; read-only sessions stay deferred and never block writers (WAL).
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+            )
 
         return engine
-    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout; dead connections are invalidated on error instead.
+    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -70,8 +79,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session inside one transaction: committed on success, rolled back on error."""
+    """A session inside one write transaction: committed on success, rolled back on error.
+
+    Plain ``sessions()`` are for reading only.
+    """
     async with sessions() as session, session.begin():
+        await session.connection(execution_options={WRITE_OPTION: True})
         yield session
 
 

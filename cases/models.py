@@ -162,7 +162,6 @@ class ChannelIdentity(Base):
     link_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     link_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     participant: Mapped[Participant | None] = relationship(lazy="joined")
 

@@ -34,9 +34,15 @@ async def make_participant(
 ) -> Participant:
     async with transaction(sessions) as session:
         return await participants.create_participant(
-            session, reference=reference, first_name=first_name, last_name="Haddad",
-            target_group=extra.pop("target_group", "statushouder"), wet_regime=extra.pop("wet_regime", "Wi2021"),
-            klantmanager=klantmanager, brp_date=dt.date(2026, 1, 5), **extra,
+            session,
+            reference=reference,
+            first_name=first_name,
+            last_name="Haddad",
+            target_group=extra.pop("target_group", "statushouder"),
+            wet_regime=extra.pop("wet_regime", "Wi2021"),
+            klantmanager=klantmanager,
+            brp_date=dt.date(2026, 1, 5),
+            **extra,
         )
 
 
@@ -51,6 +57,8 @@ async def login(client: TestClient, email: str, password: str = PASSWORD) -> Non
     page = await client.get("/console/login")
     token = csrf_from(await page.text())
     resp = await client.post(
-        "/console/login", data={"email": email, "password": password, "csrf_token": token}, allow_redirects=False
+        "/console/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        allow_redirects=False,
     )
     assert resp.status == 302, await resp.text()

@@ -40,7 +40,11 @@ def test_placeholders_match_the_source(code: str) -> None:
 @pytest.mark.parametrize("code", OTHERS)
 def test_texts_are_translated(code: str) -> None:
     allowed = SAME_AS_DUTCH_ALLOWED.get(code, set())
-    same = [k for k, v in catalog(code).messages.items() if v.strip() == SOURCE.messages[k].strip() and k not in allowed]
+    same = [
+        k
+        for k, v in catalog(code).messages.items()
+        if v.strip() == SOURCE.messages[k].strip() and k not in allowed
+    ]
     assert not same, f"{code} has untranslated keys: {same}"
     empty = [k for k, v in catalog(code).messages.items() if not v.strip()]
     assert not empty, f"{code} has empty texts: {empty}"

@@ -18,7 +18,9 @@ WEGWIJS = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(args: list[str], db_url: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], db_url: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "DATABASE_URL": db_url, **env}
     environment.pop("WEGWIJS_SECRET_KEY", None)
     environment.update(env)
@@ -58,13 +60,19 @@ async def test_ask_as_a_linked_participant(db_url: str, sessions) -> None:  # ty
     participant = await make_participant(sessions, reference="WW-7777")
     async with transaction(sessions) as session:
         await appointments.create_appointment(
-            session, participant_id=participant.id, type_key="leerbaarheidstoets",
-            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2), location="Taalhuis, zaal 3",
+            session,
+            participant_id=participant.id,
+            type_key="leerbaarheidstoets",
+            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2),
+            location="Taalhuis, zaal 3",
         )
     unlinked = ask(db_url, "--lang", "en", "My appointments")
     assert "Taalhuis" not in unlinked["replies"][0]["text"]
     linked = ask(db_url, "--lang", "en", "--as", "ww-7777", "My appointments")
-    assert "Learnability test" in linked["replies"][0]["text"] and "Taalhuis, zaal 3" in linked["replies"][0]["text"]
+    assert (
+        "Learnability test" in linked["replies"][0]["text"]
+        and "Taalhuis, zaal 3" in linked["replies"][0]["text"]
+    )
     missing = run(["ask", "--as", "WW-0000", "hallo"], db_url)
     assert missing.returncode == 1 and "no participant" in missing.stderr
 
@@ -80,15 +88,48 @@ def test_ask_batch_answers_each_line_as_a_new_conversation(db_url: str, tmp_path
 
 
 def test_staff_add_and_koppelcode(db_url: str) -> None:
-    added = run(["staff", "add", "--name", "Fatima B", "--email", "F.B@Example.nl", "--role", "klantmanager",
-                 "--team", "Team Oost", "--language", "ar", "--password-stdin"], db_url, stdin="a-long-password-123\n")
+    added = run(
+        [
+            "staff",
+            "add",
+            "--name",
+            "Fatima B",
+            "--email",
+            "F.B@Example.nl",
+            "--role",
+            "klantmanager",
+            "--team",
+            "Team Oost",
+            "--language",
+            "ar",
+            "--password-stdin",
+        ],
+        db_url,
+        stdin="a-long-password-123\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "f.b@example.nl" in added.stdout
-    again = run(["staff", "add", "--name", "X", "--email", "f.b@example.nl", "--role", "klantmanager",
-                 "--password-stdin"], db_url, stdin="a-long-password-123\n")
+    again = run(
+        [
+            "staff",
+            "add",
+            "--name",
+            "X",
+            "--email",
+            "f.b@example.nl",
+            "--role",
+            "klantmanager",
+            "--password-stdin",
+        ],
+        db_url,
+        stdin="a-long-password-123\n",
+    )
     assert again.returncode == 1 and "exists already" in again.stderr
-    bad_role = run(["staff", "add", "--name", "X", "--email", "x@example.nl", "--role", "admin", "--password-stdin"],
-                   db_url, stdin="a-long-password-123\n")
+    bad_role = run(
+        ["staff", "add", "--name", "X", "--email", "x@example.nl", "--role", "admin", "--password-stdin"],
+        db_url,
+        stdin="a-long-password-123\n",
+    )
     assert bad_role.returncode == 1 and "roles must be" in bad_role.stderr
 
 
@@ -104,8 +145,11 @@ async def test_koppelcode_command(db_url: str, sessions) -> None:  # type: ignor
 
 @pytest.mark.parametrize(
     ("env", "names"),
-    [({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"), ({"WEGWIJS_PORT": "eighty"}, "WEGWIJS_PORT"),
-     ({"WEGWIJS_SECRET_KEY": "short"}, "WEGWIJS_SECRET_KEY")],
+    [
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"WEGWIJS_PORT": "eighty"}, "WEGWIJS_PORT"),
+        ({"WEGWIJS_SECRET_KEY": "short"}, "WEGWIJS_SECRET_KEY"),
+    ],
 )
 def test_bad_configuration_stops_with_one_line_naming_the_setting(env: dict[str, str], names: str) -> None:
     result = run(["db", "upgrade"], "sqlite:///unused.db", **env)

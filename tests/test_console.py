@@ -63,11 +63,15 @@ async def test_wrong_password_then_lock_out(client: TestClient, sessions, settin
     token = csrf_from(await (await client.get("/console/login")).text())
     statuses = []
     for _ in range(settings.login_max_failures):
-        resp = await client.post("/console/login", data={"email": "km@example.nl", "password": "wrong-password!", "csrf_token": token})
+        resp = await client.post(
+            "/console/login",
+            data={"email": "km@example.nl", "password": "wrong-password!", "csrf_token": token},
+        )
         statuses.append(resp.status)
     assert statuses == [401] * (settings.login_max_failures - 1) + [429]
     resp = await client.post(
-        "/console/login", data={"email": "km@example.nl", "password": PASSWORD, "csrf_token": token},
+        "/console/login",
+        data={"email": "km@example.nl", "password": PASSWORD, "csrf_token": token},
         allow_redirects=False,
     )
     assert resp.status == 429, "the right password does not open a locked account"
@@ -88,7 +92,8 @@ async def test_login_gives_a_new_session_and_logout_ends_it(client: TestClient, 
     # The pre-login cookie does not carry the login (no fixation).
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as planted:
         resp = await planted.get(
-            client.make_url("/console/conversations"), headers={"Cookie": f"wegwijs_console={before}"},
+            client.make_url("/console/conversations"),
+            headers={"Cookie": f"wegwijs_console={before}"},
             allow_redirects=False,
         )
         assert resp.status == 302
@@ -156,7 +161,9 @@ async def test_participant_page_is_audited_and_makes_koppelcodes(client: TestCli
         outcome = await koppelcode.redeem(session, identity, shown.group(1), max_failures=5, lock_minutes=15)
     assert outcome.status == "linked"
     async with sessions() as session:
-        events = list(await session.scalars(select(AuditEvent).where(AuditEvent.participant_id == participant.id)))
+        events = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.participant_id == participant.id))
+        )
     by_action = {e.action: e for e in events}
     assert by_action["participant.viewed"].actor_staff_id == km.id
     assert by_action["koppelcode.created"].actor_staff_id == km.id

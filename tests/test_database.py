@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from cases.db import create_engine, downgrade_database, normalise_database_url, upgrade_database
+from cases.db import create_engine, downgrade_database, normalise_database_url, transaction, upgrade_database
 from cases.models import Base, ChannelIdentity, Message, utcnow
 from cases.services import audit, identities, messages
-from cases.db import transaction
 from tests.helpers import make_participant, make_staff
 
 
@@ -49,18 +48,31 @@ async def test_external_message_id_is_unique_per_channel(sessions) -> None:  # t
         again = await messages.store_inbound(session, web, external_id="m1", text="hoi")
         other_channel = await messages.store_inbound(session, tg, external_id="m1", text="hoi")
     assert first.created and not again.created and other_channel.created
-    assert again.message.id == first.message.id
+    assert again.message_id == first.message_id
     with pytest.raises(IntegrityError):
         async with transaction(sessions) as session:
             conv = await messages.conversation_for(session, web)
-            session.add(Message(conversation_id=conv.id, identity_id=web.id, direction="in", channel="webchat",
-                                external_id="m1", status="received"))
+            session.add(
+                Message(
+                    conversation_id=conv.id,
+                    identity_id=web.id,
+                    direction="in",
+                    channel="webchat",
+                    external_id="m1",
+                    status="received",
+                )
+            )
 
 
 async def test_participant_fields_and_termijn(sessions) -> None:  # type: ignore[no-untyped-def]
     km = await make_staff(sessions, "km@example.nl", ["klantmanager"])
-    p = await make_participant(sessions, klantmanager=km, pip_signed_date=dt.date(2024, 2, 29),
-                               target_group="gezinsmigrant", wet_regime="Wi2013")
+    p = await make_participant(
+        sessions,
+        klantmanager=km,
+        pip_signed_date=dt.date(2024, 2, 29),
+        target_group="gezinsmigrant",
+        wet_regime="Wi2013",
+    )
     assert p.termijn_end == dt.date(2027, 2, 28)
     assert p.team_id == km.team_id and p.klantmanager_id == km.id
     async with sessions() as session:

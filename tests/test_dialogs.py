@@ -153,8 +153,12 @@ def test_after_choosing_koppelcode_any_text_is_tried() -> None:
 
 @pytest.mark.parametrize(
     ("status", "key"),
-    [("linked", "koppelcode.success"), ("invalid", "koppelcode.invalid"),
-     ("rate_limited", "koppelcode.rate_limited"), ("already_linked", "koppelcode.already_linked")],
+    [
+        ("linked", "koppelcode.success"),
+        ("invalid", "koppelcode.invalid"),
+        ("rate_limited", "koppelcode.rate_limited"),
+        ("already_linked", "koppelcode.already_linked"),
+    ],
 )
 def test_link_results(status: str, key: str) -> None:
     result = link_result(consented("uk"), status, first_name="Olena", retry_minutes=15)  # type: ignore[arg-type]
@@ -173,8 +177,16 @@ def test_talk_to_a_person_escalates_and_follow_up_text_is_passed_on() -> None:
 
 @pytest.mark.parametrize(
     ("greeting", "lang"),
-    [("hallo", "nl"), ("Hello!", "en"), ("مرحبا", "ar"), ("ሰላም", "ti"), ("سلام", "fa"), ("Merhaba", "tr"),
-     ("Привіт", "uk"), ("Iska warran", "so")],
+    [
+        ("hallo", "nl"),
+        ("Hello!", "en"),
+        ("مرحبا", "ar"),
+        ("ሰላም", "ti"),
+        ("سلام", "fa"),
+        ("Merhaba", "tr"),
+        ("Привіт", "uk"),
+        ("Iska warran", "so"),
+    ],
 )
 def test_greetings_in_every_language(greeting: str, lang: str) -> None:
     result = handle(consented(lang), text(greeting))
@@ -182,7 +194,9 @@ def test_greetings_in_every_language(greeting: str, lang: str) -> None:
     assert result.replies[0].text == t(lang, "menu.greeting")
 
 
-@pytest.mark.parametrize("junk", ["", "   ", "?" * 500, "\x00\x1b[31m", "😀🎉", "<script>alert(1)</script>", "x" * 5000])
+@pytest.mark.parametrize(
+    "junk", ["", "   ", "?" * 500, "\x00\x1b[31m", "😀🎉", "<script>alert(1)</script>", "x" * 5000]
+)
 def test_unknown_input_gets_a_helpful_answer(junk: str) -> None:
     result = handle(consented("fa"), text(junk))
     assert result.replies

@@ -46,9 +46,15 @@ async def test_code_links_once_and_is_stored_hashed(sessions) -> None:  # type: 
     assert outcome.status == "linked" and outcome.participant is not None
     assert outcome.participant.id == participant.id
     async with sessions() as session:
-        identity = await session.scalar(select(ChannelIdentity).where(ChannelIdentity.external_id == "chat-1"))
+        identity = await session.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.external_id == "chat-1")
+        )
         assert identity is not None and identity.participant_id == participant.id
-        actions = list(await session.scalars(select(AuditEvent.action).where(AuditEvent.participant_id == participant.id)))
+        actions = list(
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.participant_id == participant.id)
+            )
+        )
     assert "chat.linked" in actions
 
     assert (await _redeem(sessions, "chat-2", code)).status == "invalid", "a code works only once"
@@ -83,6 +89,8 @@ async def test_lock_ends_after_its_time(sessions) -> None:  # type: ignore[no-un
         await _redeem(sessions, "guesser", "ZZZZ-2222")
     async with transaction(sessions) as session:
         await session.execute(
-            update(ChannelIdentity).values(link_locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            update(ChannelIdentity).values(
+                link_locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            )
         )
     assert (await _redeem(sessions, "guesser", code)).status == "linked"

@@ -42,22 +42,29 @@ async def test_the_same_message_twice_is_stored_and_answered_once(sessions, sett
 async def test_messages_of_one_person_are_handled_in_order(sessions, settings) -> None:  # type: ignore[no-untyped-def]
     pipeline = Pipeline(sessions, settings)
     identity = await _identity(sessions)
-    await pipeline.accept(identity, external_id="1", kind="button", text="Koppelcode", payload="menu:koppelcode",
-                          schedule=False)
+    await pipeline.accept(
+        identity, external_id="1", kind="button", text="Koppelcode", payload="menu:koppelcode", schedule=False
+    )
     await pipeline.accept(identity, external_id="2", text="ABCDEFGH", schedule=False)
     await pipeline.accept(identity, external_id="3", text="hallo", schedule=False)
     turns = await pipeline.process(identity.id)
     # Only in this order does "ABCDEFGH" count as a code attempt (it has no digit).
     assert [t.intent for t in turns] == ["menu.koppelcode", "koppelcode", "greeting"]
     async with sessions() as session:
-        out = list(await session.scalars(select(Message.intent).where(Message.direction == "out").order_by(Message.id)))
+        out = list(
+            await session.scalars(
+                select(Message.intent).where(Message.direction == "out").order_by(Message.id)
+            )
+        )
     assert out == ["menu.koppelcode", "koppelcode", "greeting"]
 
 
 async def test_work_left_by_a_crashed_process_is_done_once_after_restart(sessions, settings) -> None:  # type: ignore[no-untyped-def]
     identity = await _identity(sessions)
     crashed = Pipeline(sessions, settings)
-    await crashed.accept(identity, external_id="before-crash", text="hallo", schedule=False)  # committed, never run
+    await crashed.accept(
+        identity, external_id="before-crash", text="hallo", schedule=False
+    )  # committed, never run
 
     restarted = Pipeline(sessions, settings)
     await restarted.start()

@@ -128,8 +128,11 @@ async def test_koppelcode_in_the_chat_unlocks_personal_data(client, sessions) ->
     async with transaction(sessions) as session:
         code, _ = await koppelcode.create_koppelcode(session, participant, valid_days=30, created_by=None)
         await appointments.create_appointment(
-            session, participant_id=participant.id, type_key="brede_intake",
-            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3), location="Stadskantoor balie 4",
+            session,
+            participant_id=participant.id,
+            type_key="brede_intake",
+            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+            location="Stadskantoor balie 4",
         )
     chat = await _through_consent(client)
     await chat.tap("menu:appointments")

@@ -19,7 +19,9 @@ class ChatClient:
         self._buffer: list[dict[str, Any]] = []
 
     @classmethod
-    async def connect(cls, client: TestClient, session: str | None = None, language: str = "nl") -> ChatClient:
+    async def connect(
+        cls, client: TestClient, session: str | None = None, language: str = "nl"
+    ) -> ChatClient:
         chat = cls(await client.ws_connect("/ws"))
         await chat.ws.send_json({"type": "hello", "session": session, "language": language})
         hello = await chat.receive("session")
@@ -27,13 +29,13 @@ class ChatClient:
         chat.transcript = (await chat.receive("transcript"))["messages"]
         return chat
 
-    async def receive(self, kind: str | None = None, timeout: float = 10) -> dict[str, Any]:
+    async def receive(self, kind: str | None = None, wait_seconds: float = 10) -> dict[str, Any]:
         """The next frame of ``kind``; frames of other kinds are kept for later calls, in order."""
         for i, data in enumerate(self._buffer):
             if kind is None or data["type"] == kind:
                 return self._buffer.pop(i)
         while True:
-            data = await self.ws.receive_json(timeout=timeout)
+            data = await self.ws.receive_json(timeout=wait_seconds)
             if kind is None or data["type"] == kind:
                 return data  # type: ignore[no-any-return]
             self._buffer.append(data)
@@ -47,7 +49,9 @@ class ChatClient:
         return await self.receive("ack")
 
     async def tap(self, payload: str, label: str = "") -> dict[str, Any]:
-        await self.ws.send_json({"type": "button", "id": uuid.uuid4().hex, "payload": payload, "label": label or payload})
+        await self.ws.send_json(
+            {"type": "button", "id": uuid.uuid4().hex, "payload": payload, "label": label or payload}
+        )
         return await self.receive("ack")
 
     async def close(self) -> None:

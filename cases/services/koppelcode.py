@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import ChannelIdentity, Koppelcode, Participant, StaffUser, utcnow
@@ -111,3 +111,15 @@ async def redeem(
 
 def _minutes_until(when: dt.datetime, now: dt.datetime) -> int:
     return max(1, int((when - now).total_seconds() + 59) // 60)
+
+
+async def purge_expired(session: AsyncSession, *, expired_for_days: int = 30) -> int:
+    """Delete codes that expired unused more than ``expired_for_days`` ago; returns how many."""
+    cutoff = utcnow() - dt.timedelta(days=expired_for_days)
+    result = await session.execute(
+        delete(Koppelcode).where(Koppelcode.used_at.is_(None), Koppelcode.expires_at < cutoff)
+    )
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if count:
+        await audit.record(session, "koppelcode.purged", details={"count": count})
+    return count

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -32,9 +35,16 @@ async def conversation_for(session: AsyncSession, identity: ChannelIdentity) -> 
     return conversation
 
 
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(Message)
+    return sqlite_insert(Message)
+
+
 @dataclass(frozen=True)
 class Stored:
-    message: Message
+    message_id: int
     created: bool
 
 
@@ -48,48 +58,44 @@ async def store_inbound(
     payload: str | None = None,
 ) -> Stored:
     """Put an inbound message in the inbox. The same external id is stored once (platform retries)."""
-    existing = await session.scalar(
-        select(Message).where(Message.channel == identity.channel, Message.external_id == external_id)
-    )
-    if existing is not None:
-        return Stored(existing, created=False)
     conversation = await conversation_for(session, identity)
     now = utcnow()
-    try:
-        async with session.begin_nested():
-            message = Message(
-                conversation_id=conversation.id,
-                identity_id=identity.id,
-                participant_id=identity.participant_id,
-                direction="in",
-                channel=identity.channel,
-                external_id=external_id,
-                kind=kind,
-                text=text,
-                payload=payload,
-                language=identity.language,
-                status="received",
-                created_at=now,
-            )
-            session.add(message)
-    except IntegrityError:
-        existing = (
-            await session.scalars(
-                select(Message).where(Message.channel == identity.channel, Message.external_id == external_id)
-            )
-        ).one()
+    values = {
+        "conversation_id": conversation.id,
+        "identity_id": identity.id,
+        "participant_id": identity.participant_id,
+        "direction": "in",
+        "channel": identity.channel,
+        "external_id": external_id,
+        "kind": kind,
+        "text": text,
+        "payload": payload,
+        "language": identity.language,
+        "status": "received",
+        "attempts": 0,
+        "created_at": now,
+    }
+    # One statement, safe under concurrent retries: the unique (channel, external id) decides.
+    insert = _insert_for(session).values(**values)
+    insert = insert.on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(Message.id)
+    new_id = await session.scalar(insert)
+    if new_id is None:
+        existing = await session.scalar(
+            select(Message.id).where(Message.channel == identity.channel, Message.external_id == external_id)
+        )
+        assert existing is not None
         return Stored(existing, created=False)
     conversation.last_message_at = now
-    identity.last_seen_at = now
-    return Stored(message, created=True)
+    return Stored(new_id, created=True)
 
 
-async def pending_inbound(session: AsyncSession, identity_id: int) -> list[Message]:
+async def pending_inbound(session: AsyncSession, identity_id: int, limit: int | None = None) -> list[Message]:
     """Unprocessed inbound messages of one identity, oldest first."""
     rows = await session.scalars(
         select(Message)
         .where(Message.identity_id == identity_id, Message.direction == "in", Message.status == "received")
         .order_by(Message.id)
+        .limit(limit)
     )
     return list(rows)
 
@@ -228,3 +234,13 @@ async def get_conversation(
         select(Participant.id).where(Participant.id == conversation.participant_id, visible_to(staff))
     )
     return conversation if visible else None
+
+
+async def identities_with_stale_pending(session: AsyncSession, received_before: dt.datetime) -> list[int]:
+    """Identities whose inbox rows have waited since before ``received_before`` (a worker died on them)."""
+    rows = await session.scalars(
+        select(Message.identity_id)
+        .where(Message.direction == "in", Message.status == "received", Message.created_at < received_before)
+        .group_by(Message.identity_id)
+    )
+    return list(rows)

@@ -108,7 +108,6 @@ def upgrade() -> None:
         sa.Column("link_window_start", sa.DateTime(timezone=True), nullable=True),
         sa.Column("link_locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
             ["participants.id"],
