@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -77,13 +80,29 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite has one writer at a time. Within a process, waiting writers queue on an asyncio lock (FIFO)
+# instead of sleeping in SQLite's busy handler, which gave second-long tail latencies under load.
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_lock(sessions: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    lock = _sqlite_write_locks.get(bind.sync_engine)
+    if lock is None:
+        lock = _sqlite_write_locks[bind.sync_engine] = asyncio.Lock()
+    return lock
+
+
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session inside one write transaction: committed on success, rolled back on error.
 
-    Plain ``sessions()`` are for reading only.
+    Plain ``sessions()`` are for reading only. Do not nest write transactions.
     """
-    async with sessions() as session, session.begin():
+    lock = _write_lock(sessions) or contextlib.nullcontext()
+    async with lock, sessions() as session, session.begin():
         await session.connection(execution_options={WRITE_OPTION: True})
         yield session
 

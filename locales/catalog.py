@@ -27,6 +27,7 @@ class Catalog:
     status: str  # draft | reviewed
     reviewed_on: str
     messages: dict[str, str]
+    sources: dict[str, str]  # key → seed file and lines (kept in the Dutch source catalog)
 
 
 class MissingMessage(KeyError):
@@ -44,6 +45,7 @@ def catalog(language: str) -> Catalog:
         status=str(meta.get("status", "draft")),
         reviewed_on=str(meta.get("reviewed_on", "")),
         messages={str(k): str(v) for k, v in data.get("messages", {}).items()},
+        sources={str(k): str(v) for k, v in data.get("sources", {}).items()},
     )
 
 

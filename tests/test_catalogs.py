@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from locales.catalog import PLACEHOLDER, catalog
@@ -58,3 +61,19 @@ def test_non_latin_languages_are_written_in_their_script(code: str) -> None:
     low, high = SCRIPTS[code]
     for key, text in catalog(code).messages.items():
         assert any(low <= ord(ch) <= high for ch in text), f"{code}:{key} has no text in its own script"
+
+
+FACT_KEYS = [k for k in SOURCE.messages if k.startswith("topic.") and k.endswith(".answer")] + [
+    "documents.general"
+]
+
+
+def test_every_text_that_states_facts_cites_its_source() -> None:
+    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    for key in FACT_KEYS:
+        source = SOURCE.sources.get(key, "")
+        assert re.search(r"\d{3}_[0-9a-f]{16}\.txt L\d+", source), f"{key} has no seed source"
+        if seeds.exists():
+            for name in re.findall(r"\d{3}_[0-9a-f]{16}\.txt", source):
+                assert (seeds / name).exists(), f"{key} cites a seed that does not exist: {name}"
+    assert set(SOURCE.sources) <= set(SOURCE.messages), "a source names a key that does not exist"
