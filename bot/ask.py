@@ -54,9 +54,7 @@ class AskRunner:
                 if participant is None:
                     raise UnknownParticipant(as_participant)
                 await identities.link(session, identity, participant.id, via="cli")
-            conversation = await messages.conversation_for(session, identity)
-            if not conversation.state:
-                conversation.state = {"step": "menu"}
+            messages.start_at_menu(await messages.conversation_for(session, identity))
         await self.pipeline.accept(identity, external_id=f"ask:{uuid.uuid4().hex}", text=text, schedule=False)
         turns = await self.pipeline.process(identity.id)
         outbound_ids = [i for turn in turns for i in turn.outbound_ids]

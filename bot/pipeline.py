@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from cases.db import transaction
-from cases.models import ChannelIdentity, Conversation, Message, utcnow
-from cases.services import appointments, audit, identities, koppelcode, messages
+from cases.models import ChannelIdentity, Conversation, Message
+from cases.services import appointments, identities, koppelcode, messages
 from dialogs import engine
 from dialogs.model import (
     AppointmentView,
@@ -183,12 +183,14 @@ class Pipeline:
             )
             for reply in result.replies
         ]
-        message.status = "processed"
-        message.processed_at = utcnow()
-        message.intent = result.intent
-        message.language = message.language or result.language
-        message.participant_id = identity.participant_id
-        conversation.state = result.state
+        messages.complete_inbound(
+            message,
+            conversation,
+            intent=result.intent,
+            language=result.language,
+            state=result.state,
+            participant_id=identity.participant_id,
+        )
         await session.flush()
         return Turn(
             message.id,
@@ -233,13 +235,7 @@ class Pipeline:
             elif isinstance(effect, SetLanguage):
                 identities.set_language(identity, effect.language)
             elif isinstance(effect, RequestHandoff):
-                conversation.handoff_requested_at = utcnow()
-                await audit.record(
-                    session,
-                    "chat.handoff_requested",
-                    identity_id=identity.id,
-                    participant_id=identity.participant_id,
-                )
+                await messages.request_handoff(session, conversation, identity)
             elif isinstance(effect, AttemptLink):
                 outcome = await koppelcode.redeem(
                     session,
@@ -274,9 +270,7 @@ class Pipeline:
             if not pending:
                 return None
             message = pending[0]
-            message.status = "failed"
-            message.error_detail = type(exc).__name__
-            message.processed_at = utcnow()
+            messages.fail_inbound(message, type(exc).__name__)
             conversation = await messages.conversation_for(session, identity)
             lang = identity.language or "nl"
             reply = messages.add_outbound(

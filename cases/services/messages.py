@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
+from cases.services import audit
 from cases.services.participants import visible_to
 
 
@@ -109,6 +110,47 @@ async def identities_with_pending(session: AsyncSession) -> list[int]:
         .order_by(func.min(Message.id))
     )
     return list(rows)
+
+
+def complete_inbound(
+    message: Message,
+    conversation: Conversation,
+    *,
+    intent: str,
+    language: str,
+    state: dict[str, Any],
+    participant_id: int | None,
+) -> None:
+    """Mark an inbox row handled and keep the dialog state it led to."""
+    message.status = "processed"
+    message.processed_at = utcnow()
+    message.intent = intent
+    message.language = message.language or language
+    message.participant_id = participant_id
+    conversation.state = state
+
+
+def fail_inbound(message: Message, reason: str) -> None:
+    """Mark an inbox row that could not be handled (the reason is an exception name, never text)."""
+    message.status = "failed"
+    message.error_detail = reason[:500]
+    message.processed_at = utcnow()
+
+
+async def request_handoff(
+    session: AsyncSession, conversation: Conversation, identity: ChannelIdentity
+) -> None:
+    """Record that the person asked for a staff member."""
+    conversation.handoff_requested_at = utcnow()
+    await audit.record(
+        session, "chat.handoff_requested", identity_id=identity.id, participant_id=identity.participant_id
+    )
+
+
+def start_at_menu(conversation: Conversation) -> None:
+    """Let a new conversation begin at the main menu (for a user who consented elsewhere)."""
+    if not conversation.state:
+        conversation.state = {"step": "menu"}
 
 
 def add_outbound(
