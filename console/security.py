@@ -100,6 +100,14 @@ async def current_staff(request: web.Request) -> StaffUser | None:
     return staff
 
 
+def staff_of(request: web.Request) -> StaffUser:
+    """The logged-in staff user of a request that passed ``requires``."""
+    staff = request.get(STAFF_KEY)
+    if staff is None:
+        raise web.HTTPFound("/console/login")
+    return staff
+
+
 def requires(*roles: str) -> Callable[[Handler], Handler]:
     """Only logged-in staff holding one of ``roles`` (or any role when none are given) may pass."""
 

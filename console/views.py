@@ -8,8 +8,8 @@ from aiohttp_session import get_session
 from sqlalchemy import select
 
 from cases.db import transaction
-from cases.models import ChannelIdentity, StaffUser
-from cases.services import appointments, audit, koppelcode, messages, participants
+from cases.models import StaffUser
+from cases.services import appointments, audit, identities, koppelcode, messages, participants
 from cases.services import staff as staff_service
 from console.security import (
     SESSIONS_KEY,
@@ -18,6 +18,7 @@ from console.security import (
     current_staff,
     end_session,
     requires,
+    staff_of,
     start_login_session,
 )
 from locales.languages import LANGUAGES
@@ -58,8 +59,7 @@ def _next_url(request: web.Request) -> str:
 @routes.get("/")
 @requires()
 async def home(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     raise web.HTTPFound(_home_for(staff))
 
 
@@ -105,8 +105,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @routes.get("/conversations")
 @requires(*CASE_ROLES)
 async def conversation_list(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
         rows = await messages.list_conversations(db, staff)
     return await _page(request, "conversations.html", rows=rows)
@@ -115,8 +114,7 @@ async def conversation_list(request: web.Request) -> web.StreamResponse:
 @routes.get("/conversations/{id:\\d+}")
 @requires(*CASE_ROLES)
 async def conversation_detail(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     async with transaction(request.app[SESSIONS_KEY]) as db:
         conversation = await messages.get_conversation(db, staff, int(request.match_info["id"]))
         if conversation is None:
@@ -133,8 +131,7 @@ async def conversation_detail(request: web.Request) -> web.StreamResponse:
 @routes.get("/participants")
 @requires(*PARTICIPANT_LIST_ROLES)
 async def participant_list(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
         rows = await participants.list_visible(db, staff)
     return await _page(request, "participants.html", rows=rows)
@@ -143,17 +140,14 @@ async def participant_list(request: web.Request) -> web.StreamResponse:
 @routes.get("/participants/{id:\\d+}")
 @requires(*PARTICIPANT_LIST_ROLES)
 async def participant_detail(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     async with transaction(request.app[SESSIONS_KEY]) as db:
         participant = await participants.get_visible(db, staff, int(request.match_info["id"]))
         if participant is None:
             raise web.HTTPNotFound(text="Deelnemer niet gevonden.")
         may_read_chat = staff.has_role(*CASE_ROLES)
         transcript = await messages.participant_transcript(db, participant.id) if may_read_chat else []
-        chats = list(
-            await db.scalars(select(ChannelIdentity).where(ChannelIdentity.participant_id == participant.id))
-        )
+        chats = await identities.linked_to(db, participant.id)
         upcoming = await appointments.upcoming(db, participant.id, limit=10)
         await audit.record(
             db,
@@ -177,8 +171,7 @@ async def participant_detail(request: web.Request) -> web.StreamResponse:
 @routes.post("/participants/{id:\\d+}/koppelcode")
 @requires(*KOPPELCODE_ROLES)
 async def create_koppelcode(request: web.Request) -> web.StreamResponse:
-    staff = await current_staff(request)
-    assert staff is not None
+    staff = staff_of(request)
     settings = request.app[SETTINGS_KEY]
     async with transaction(request.app[SESSIONS_KEY]) as db:
         participant = await participants.get_visible(db, staff, int(request.match_info["id"]))

@@ -98,3 +98,13 @@ async def link(
         details={"channel": identity.channel, "via": via},
     )
     return participant
+
+
+async def linked_to(session: AsyncSession, participant_id: int) -> list[ChannelIdentity]:
+    """The chat identities linked to a participant."""
+    rows = await session.scalars(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.participant_id == participant_id)
+        .order_by(ChannelIdentity.id)
+    )
+    return list(rows)
