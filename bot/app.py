@@ -9,7 +9,10 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, WebChatHub, page
+from bot.channels.whatsapp import WhatsAppClient, WhatsAppWebhook
+from bot.outbox import OutboxSender
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from cases.db import create_engine, session_factory
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 ENGINE_KEY: web.AppKey[AsyncEngine] = web.AppKey("engine", AsyncEngine)
 PIPELINE_KEY: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
 WEBCHAT_KEY: web.AppKey[WebChatHub] = web.AppKey("webchat", WebChatHub)
+SENDER_KEY: web.AppKey[OutboxSender] = web.AppKey("sender", OutboxSender)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -73,31 +77,73 @@ async def console_redirect(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console/")
 
 
-def create_app(settings: Settings) -> web.Application:
+def channel_status(settings: Settings) -> list[str]:
+    """One line per channel: on, or off with the settings that are missing."""
+    lines = ["web chat: on (/)"]
+    for name, missing in (
+        ("WhatsApp", settings.whatsapp_missing()),
+        ("Telegram", settings.telegram_missing()),
+    ):
+        lines.append(f"{name}: off (not set: {', '.join(missing)})" if missing else f"{name}: on")
+    return lines
+
+
+def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.Application:
     """The whole Wegwijs web application for ``settings``."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     pipeline = Pipeline(sessions, settings)
     hub = WebChatHub(pipeline)
+    sender = OutboxSender(sessions, settings)
+    whatsapp = WhatsAppClient(settings) if not settings.whatsapp_missing() else None
+    telegram = (
+        TelegramChannel(pipeline, settings, polling=telegram_polling)
+        if not settings.telegram_missing()
+        else None
+    )
+    for client in (whatsapp, telegram):
+        if client is not None:
+            sender.register(client)
+            pipeline.register_channel(client.channel, sender.deliver)
 
     app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
     app[ENGINE_KEY] = engine
     app[PIPELINE_KEY] = pipeline
     app[WEBCHAT_KEY] = hub
+    app[SENDER_KEY] = sender
     app.router.add_get("/", page)
     app.router.add_get("/ws", hub.websocket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/console", console_redirect)
     app.router.add_static("/static", STATIC_DIR)
     app.add_subapp("/console", create_console_app(settings, sessions))
+    if whatsapp is not None:
+        webhook = WhatsAppWebhook(pipeline, settings)
+        app.router.add_get("/webhooks/whatsapp", webhook.verify)
+        app.router.add_post("/webhooks/whatsapp", webhook.receive)
+    if telegram is not None and not telegram_polling:
+        app.router.add_post("/webhooks/telegram", telegram.webhook)
+    for line in channel_status(settings):
+        log.info("channel %s", line)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if whatsapp is not None:
+            await whatsapp.start()
+        if telegram is not None:
+            await telegram.start()
         await pipeline.start()
+        await sender.start()
         scheduler = create_scheduler(pipeline)
         scheduler.start()
         yield
+        # Stop taking work in, finish what was accepted, send what it produced.
         scheduler.shutdown(wait=False)
+        if telegram is not None:
+            await telegram.stop()
         await pipeline.stop()
+        await sender.stop()
+        if whatsapp is not None:
+            await whatsapp.close()
         await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)

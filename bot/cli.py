@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web chat, console and webhooks")
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
+    p.add_argument(
+        "--telegram-polling", action="store_true", help="fetch Telegram updates by polling (development)"
+    )
     p.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database commands").add_subparsers(metavar="ACTION")
@@ -86,20 +89,26 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     return load_settings(**overrides, **extra)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, telegram_polling: bool = False) -> None:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import channel_status, create_app
 
+    for line in channel_status(settings):
+        print(f"  {line}", flush=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
+    app = create_app(settings, telegram_polling=telegram_polling)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.effective_secret_key()  # fail early and clearly without one
+    if args.telegram_polling and (missing := settings.telegram_missing(polling=True)):
+        print(f"wegwijs: --telegram-polling needs {', '.join(missing)}", file=sys.stderr)
+        return 2
     print(f"Wegwijs serving on http://{settings.host}:{settings.port}/", flush=True)
-    _serve(settings)
+    _serve(settings, telegram_polling=args.telegram_polling)
     return 0
 
 

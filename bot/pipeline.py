@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from cases.db import transaction
 from cases.models import ChannelIdentity, Conversation, Message
-from cases.services import appointments, identities, koppelcode, messages
+from cases.services import appointments, identities, koppelcode, messages, outbox
 from dialogs import engine
 from dialogs.model import (
     AppointmentView,
@@ -35,8 +36,10 @@ from dialogs.model import (
     SetLanguage,
 )
 from locales.catalog import t
+from locales.languages import supported
 
 log = logging.getLogger(__name__)
+_FLOOD_WINDOW = dt.timedelta(minutes=1)
 
 Deliver = Callable[[int], Awaitable[None]]
 
@@ -86,14 +89,22 @@ class Pipeline:
         kind: str = "text",
         text: str = "",
         payload: str | None = None,
+        language_hint: str | None = None,
         schedule: bool = True,
     ) -> Accepted:
-        """Commit an inbound message to the inbox (idempotent per external id) and schedule it."""
+        """Commit an inbound message to the inbox (idempotent per external id) and schedule it.
+
+        ``language_hint`` (the app's or browser's language) is remembered on first contact.
+        """
         async with transaction(self.sessions) as session:
             identity = await identities.get_or_create(session, identity.channel, identity.external_id)
+            if identity.language is None and (hint := supported(language_hint)):
+                identities.set_language(identity, hint)
             stored = await messages.store_inbound(
                 session, identity, external_id=external_id, text=text, kind=kind, payload=payload
             )
+            if stored.created and identity.channel == "whatsapp":
+                await outbox.release_held(session, identity.id)  # the person wrote: the window is open
             accepted = Accepted(stored.message_id, identity.id, stored.created)
         if accepted.created and schedule:
             self.schedule(accepted.identity_id)
@@ -168,8 +179,10 @@ class Pipeline:
         conversation = await messages.conversation_for(session, identity)
         ctx = await self._context(session, identity, conversation)
         inbound = Inbound(kind=message.kind, text=message.text, payload=message.payload)  # type: ignore[arg-type]
-        result = engine.handle(ctx, inbound)
-        result = await self._apply(session, identity, conversation, ctx, result)
+        result = await self._guard(session, ctx, message)
+        if result is None:
+            result = engine.handle(ctx, inbound)
+            result = await self._apply(session, identity, conversation, ctx, result)
         outbound = [
             messages.add_outbound(
                 session,
@@ -200,6 +213,21 @@ class Pipeline:
             result.escalated,
             [m.id for m in outbound],
         )
+
+    async def _guard(self, session: AsyncSession, ctx: Context, message: Message) -> DialogResult | None:
+        """Polite limits before the dialog: too many messages in a minute, or a text that is too long."""
+        recent = await messages.inbound_since(
+            session, message.identity_id, message.created_at - _FLOOD_WINDOW
+        )
+        if recent > self.settings.flood_max_per_minute:
+            previous = await messages.previous_inbound_intent(session, message)
+            if previous == "flood_limited":  # said it once already: stay quiet until they slow down
+                return DialogResult([], ctx.state, ctx.language or "nl", "flood_limited")
+            return engine.notice(ctx, "error.flood", "flood_limited")
+        limit = self.settings.max_message_chars
+        if len(message.text) > limit:
+            return engine.notice(ctx, "error.too_long", "too_long", limit=limit)
+        return None
 
     async def _context(
         self, session: AsyncSession, identity: ChannelIdentity, conversation: Conversation

@@ -44,6 +44,34 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, ge=100, le=100_000)
     workers: int = Field(default=4, ge=1, le=64, description="conversation worker tasks per process")
     timezone: str = "Europe/Amsterdam"
+    flood_max_per_minute: int = Field(default=20, ge=1, le=1000, description="messages per chat identity")
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
+    outbox_retry_base_seconds: float = Field(default=2.0, gt=0, le=600)
+    outbox_retry_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_access_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    # Approved template per message kind, used outside the 24-hour customer-service window.
+    whatsapp_templates: dict[str, str] = {"notification": "wegwijs_nieuw_bericht"}
+    # WhatsApp template language per chat language (Somali and Tigrinya templates are not offered).
+    whatsapp_template_languages: dict[str, str] = {
+        "nl": "nl",
+        "en": "en",
+        "ar": "ar",
+        "fa": "fa",
+        "tr": "tr",
+        "uk": "uk",
+        "so": "en",
+        "ti": "en",
+    }
+
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +85,34 @@ class Settings(BaseSettings):
         if value and len(value) < 32:
             raise ValueError("must be at least 32 characters")
         return value
+
+    @field_validator("whatsapp_api_base", "telegram_api_base")
+    @classmethod
+    def _check_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("telegram_secret")
+    @classmethod
+    def _check_telegram_secret(cls, value: str) -> str:
+        # Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and - in the secret token header.
+        if value and not all(c.isascii() and (c.isalnum() or c in "_-") for c in value):
+            raise ValueError("may hold only letters, digits, _ and -")
+        return value
+
+    def whatsapp_missing(self) -> list[str]:
+        """Names of the WhatsApp settings that are not set (empty: the channel is on)."""
+        names = ("app_secret", "verify_token", "access_token", "phone_number_id")
+        return [f"WEGWIJS_WHATSAPP_{n.upper()}" for n in names if not getattr(self, f"whatsapp_{n}")]
+
+    def telegram_missing(self, *, polling: bool = False) -> list[str]:
+        """Names of the Telegram settings that are not set (empty: the channel is on).
+
+        Polling needs only the token; the webhook also needs the secret token.
+        """
+        names = ("token",) if polling else ("token", "secret")
+        return [f"WEGWIJS_TELEGRAM_{n.upper()}" for n in names if not getattr(self, f"telegram_{n}")]
 
     @cached_property
     def async_database_url(self) -> str:
@@ -84,5 +140,6 @@ def load_settings(**overrides: object) -> Settings:
         field = str(err["loc"][0]) if err["loc"] else "?"
         name = _ENV_NAMES.get(field, field.upper() if field.isupper() else f"WEGWIJS_{field.upper()}")
         msg = err["msg"].removeprefix("Value error, ")
-        shown = "" if "secret" in field.lower() else f" (got {err.get('input')!r})"
+        hidden = any(word in field.lower() for word in ("secret", "token"))
+        shown = "" if hidden else f" (got {err.get('input')!r})"
         raise ConfigError(f"{name}: {msg}{shown}") from None

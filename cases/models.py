@@ -183,7 +183,9 @@ class Conversation(Base):
 
 
 INBOUND_STATUSES = ("received", "processed", "failed")
-OUTBOUND_STATUSES = ("queued", "sent", "delivered", "read", "failed", "dead")
+# queued → sending (claimed by a sender) → sent → delivered → read; or failed / dead (gave up after
+# retries); held: waiting for the person to open the WhatsApp window (a template was sent instead).
+OUTBOUND_STATUSES = ("queued", "sending", "held", "sent", "delivered", "read", "failed", "dead")
 
 
 class Message(Base):
@@ -194,6 +196,7 @@ class Message(Base):
         UniqueConstraint("channel", "external_id", name="uq_messages_channel_external"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_status_direction", "status", "direction"),
+        Index("ix_messages_status_next_attempt", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,6 +220,8 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_detail: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    template_name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

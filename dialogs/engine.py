@@ -131,6 +131,9 @@ def handle(ctx: Context, inbound: Inbound) -> DialogResult:
 
 def _before_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
     step = turn.state.get("step", "new")
+    if inbound.kind == "start" and inbound.payload and inbound.payload.startswith("link:"):
+        # A deep link with a koppelcode (QR on the letter): keep it until consent and language are done.
+        turn.state["pending_code"] = inbound.payload[5:]
     if turn.ctx.language is None:
         guess = script_hint(inbound.text) or supported(turn.ctx.language_hint) or DEFAULT_LANGUAGE
         turn.set_language(guess)
@@ -175,7 +178,15 @@ def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
         turn.set_language(payload[5:])
         turn.intent = "language_changed"
         turn.say("language.changed")
+        if pending := turn.state.pop("pending_code", None):
+            turn.intent = "koppelcode"
+            turn.effects.append(AttemptLink(pending))
+            return
         turn.menu()
+        return
+    if inbound.kind == "start" and inbound.payload and inbound.payload.startswith("link:"):
+        turn.intent = "koppelcode"
+        turn.effects.append(AttemptLink(inbound.payload[5:]))
         return
     if payload and payload.startswith("menu:"):
         _menu_choice(turn, payload[5:])
@@ -271,6 +282,14 @@ def _appointment_list(lang: str, case: CaseView, timezone: str) -> str:
         kind = t(lang, f"appointment_type.{appt.type_key}")
         lines.append(t(lang, "appointments.item", type=kind, date=date, time=time, location=appt.location))
     return "\n".join(lines)
+
+
+def notice(ctx: Context, key: str, intent: str, **params: object) -> DialogResult:
+    """A one-line answer outside the dialog flow (too long, too many messages), state unchanged."""
+    turn = _Turn(ctx)
+    turn.intent = intent
+    turn.say(key, turn.back_to_menu(), **params)
+    return turn.result()
 
 
 def link_result(

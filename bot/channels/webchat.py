@@ -24,7 +24,6 @@ from bot.pipeline import Pipeline
 from cases.db import transaction
 from cases.models import ChannelIdentity, Message
 from cases.services import identities, messages
-from locales.catalog import t
 from locales.languages import LANGUAGES, supported
 
 log = logging.getLogger(__name__)
@@ -170,17 +169,10 @@ class WebChatHub:
         async with self.pipeline.sessions() as session:
             identity = await session.get(ChannelIdentity, identity_id)
         assert identity is not None
-        lang = identity.language or "nl"
         if kind == "message":
             text = data.get("text")
             if not isinstance(text, str) or not text.strip():
                 await ws.send_json({"type": "error", "code": "empty"})
-                return
-            limit = self.pipeline.settings.max_message_chars
-            if len(text) > limit:
-                await ws.send_json(
-                    {"type": "error", "code": "too_long", "text": t(lang, "error.too_long", limit=limit)}
-                )
                 return
             accepted = await self.pipeline.accept(
                 identity, external_id=f"{identity_id}:{client_id}", kind="text", text=text

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from cases.models import Base
+from cases.models import Base, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,12 +19,20 @@ def _url() -> str:
     return url
 
 
+def _render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    """Write our UTC datetime type as a plain timezone-aware DateTime, so migrations need no app import."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

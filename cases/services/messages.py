@@ -286,3 +286,23 @@ async def identities_with_stale_pending(session: AsyncSession, received_before: 
         .group_by(Message.identity_id)
     )
     return list(rows)
+
+
+async def inbound_since(session: AsyncSession, identity_id: int, since: dt.datetime) -> int:
+    """How many messages an identity sent since ``since`` (flood protection)."""
+    count = await session.scalar(
+        select(func.count()).where(
+            Message.identity_id == identity_id, Message.direction == "in", Message.created_at >= since
+        )
+    )
+    return int(count or 0)
+
+
+async def previous_inbound_intent(session: AsyncSession, message: Message) -> str | None:
+    """The intent of the inbound message before ``message`` from the same identity."""
+    return await session.scalar(
+        select(Message.intent)
+        .where(Message.identity_id == message.identity_id, Message.direction == "in", Message.id < message.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )

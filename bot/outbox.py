@@ -1,0 +1,221 @@
+"""The outbox sender: delivers queued outbound rows to WhatsApp and Telegram, with retries.
+
+Each pass claims due rows (the oldest waiting row per person), sends them concurrently across
+people, and records the outcome. Passing failures wait with exponential back-off up to a maximum
+number of attempts; then the row is ``dead`` and staff see it. Stopping finishes the sends in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from cases.db import transaction
+from cases.models import Message
+from cases.services import outbox
+
+log = logging.getLogger(__name__)
+
+WHATSAPP_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbound message as a channel client needs it."""
+
+    message_id: int
+    recipient: str  # the platform's id of the person (WhatsApp wa_id, Telegram chat id)
+    text: str
+    buttons: list[dict[str, str]]
+    language: str
+    last_inbound_at: dt.datetime | None
+
+    @property
+    def window_open(self) -> bool:
+        """WhatsApp's customer-service window: 24 hours after the person last wrote."""
+        return (
+            self.last_inbound_at is not None
+            and dt.datetime.now(dt.UTC) - self.last_inbound_at < WHATSAPP_WINDOW
+        )
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Literal["sent", "retry", "failed", "window_closed"]
+    external_id: str | None = None
+    retry_after: float | None = None
+    code: str = ""
+    detail: str = ""
+
+
+class ChannelClient(Protocol):
+    channel: str
+
+    async def send(self, out: Outgoing) -> SendResult: ...
+
+    async def send_template(self, out: Outgoing, kind: str) -> tuple[SendResult, str]:
+        """Send the approved template for ``kind``; returns the result and the template name."""
+        ...
+
+
+class OutboxSender:
+    """Delivers outbox rows of the registered channels."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, *, batch: int = 50
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.batch = batch
+        self.clients: dict[str, ChannelClient] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def register(self, client: ChannelClient) -> None:
+        self.clients[client.channel] = client
+
+    def wake(self, _identity_id: int | None = None) -> None:
+        """New rows are waiting: run a pass now instead of at the next poll."""
+        self._wake.set()
+
+    async def deliver(self, identity_id: int) -> None:
+        """Pipeline hook: replies were queued for this identity."""
+        self.wake(identity_id)
+
+    async def start(self, poll_seconds: float = 1.0) -> None:
+        if self.clients and self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(poll_seconds), name="outbox-sender")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the pass in progress and send what is due now (up to ``grace_seconds``), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self.clients:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace_seconds):
+                    while await self.run_once():
+                        pass
+
+    async def _run(self, poll_seconds: float) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before the pass, so a wake-up during it is not lost
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+                sent = 0
+            if sent == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+
+    async def run_once(self) -> int:
+        """Claim and send one batch; returns how many rows were handled."""
+        if not self.clients:
+            return 0
+        async with transaction(self.sessions) as session:
+            claimed = await outbox.claim_due(session, list(self.clients), limit=self.batch)
+            work = [(m, await self._outgoing(session, m)) for m in claimed]
+        await asyncio.gather(*(self._send_one(m, out) for m, out in work))
+        return len(work)
+
+    async def _outgoing(self, session: AsyncSession, message: Message) -> Outgoing | None:
+        person = await outbox.recipient(session, message.identity_id)
+        if person is None:
+            return None
+        last_in = (
+            await outbox.last_inbound_at(session, message.identity_id)
+            if message.channel == "whatsapp"
+            else None
+        )
+        return Outgoing(
+            message_id=message.id,
+            recipient=person.external_id,
+            text=message.text,
+            buttons=list(message.buttons or []),
+            language=message.language or person.language or "nl",
+            last_inbound_at=last_in,
+        )
+
+    async def _send_one(self, message: Message, out: Outgoing | None) -> None:
+        client = self.clients[message.channel]
+        if out is None:
+            result = SendResult("failed", code="no_recipient", detail="the chat identity no longer exists")
+        else:
+            try:
+                result = await client.send(out)
+            except Exception as exc:  # a bug or an unexpected platform answer: retry, never lose it
+                log.exception("send failed (message %s)", message.id)
+                result = SendResult("retry", code="exception", detail=type(exc).__name__)
+        async with transaction(self.sessions) as session:
+            await self._record(session, client, message, out, result)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        client: ChannelClient,
+        message: Message,
+        out: Outgoing | None,
+        result: SendResult,
+    ) -> None:
+        if result.outcome == "sent":
+            await outbox.record_sent(session, message.id, result.external_id)
+        elif result.outcome == "window_closed" and out is not None:
+            await self._hold(session, client, message, out)
+        elif result.outcome == "retry" and message.attempts < self.settings.outbox_max_attempts:
+            await outbox.record_retry(
+                session,
+                message.id,
+                delay_seconds=self._delay(message.attempts, result.retry_after),
+                code=result.code,
+                detail=result.detail,
+            )
+        elif result.outcome == "retry":
+            await outbox.record_failed(session, message.id, code=result.code, detail=result.detail, dead=True)
+            log.warning("message %s is dead after %d attempts", message.id, message.attempts)
+        else:
+            await outbox.record_failed(session, message.id, code=result.code, detail=result.detail)
+
+    async def _hold(
+        self, session: AsyncSession, client: ChannelClient, message: Message, out: Outgoing
+    ) -> None:
+        """Window closed: send one neutral template (once per waiting batch) and hold the text."""
+        if await outbox.has_held(session, message.identity_id):
+            await outbox.record_held(session, message.id, template=None)
+            return
+        result, template = await client.send_template(out, "notification")
+        if result.outcome == "sent":
+            await outbox.record_held(session, message.id, template=template)
+        elif result.outcome == "retry" and message.attempts < self.settings.outbox_max_attempts:
+            await outbox.record_retry(
+                session,
+                message.id,
+                delay_seconds=self._delay(message.attempts, result.retry_after),
+                code=result.code,
+                detail=result.detail,
+            )
+        else:
+            await outbox.record_failed(
+                session,
+                message.id,
+                code=result.code or "template_failed",
+                detail=result.detail,
+                dead=result.outcome == "retry",
+            )
+
+    def _delay(self, attempts: int, retry_after: float | None) -> float:
+        base = self.settings.outbox_retry_base_seconds * 2 ** max(0, attempts - 1)
+        delay = min(self.settings.outbox_retry_max_seconds, base) * random.uniform(0.8, 1.2)  # noqa: S311
+        return max(delay, retry_after or 0.0)

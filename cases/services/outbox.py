@@ -1,0 +1,179 @@
+"""The outbox as a work queue: claim due messages, record what the platform said, track delivery.
+
+A sender claims rows (``queued`` → ``sending`` with a lease) in a short transaction, talks to the
+platform outside any transaction, then records the outcome. A sender that dies mid-way leaves
+``sending`` rows whose lease runs out, and another sender takes them again. The platform may then
+see a message twice; nothing is ever lost. Rows of one chat identity go out strictly in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from cases.models import ChannelIdentity, Message, utcnow
+
+# Delivery receipts only move a message forward (they may arrive in any order).
+_RANK = {"queued": 0, "sending": 0, "held": 0, "sent": 1, "delivered": 2, "read": 3}
+
+
+async def claim_due(
+    session: AsyncSession, channels: Sequence[str], *, limit: int = 50, lease_seconds: int = 60
+) -> list[Message]:
+    """Take up to ``limit`` due outbound rows, the oldest waiting row of each identity only."""
+    now = utcnow()
+    earlier = aliased(Message)
+    due = or_(
+        and_(
+            Message.status == "queued", or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
+        ),
+        and_(Message.status == "sending", Message.next_attempt_at <= now),  # lease ran out
+    )
+    blocked_by_earlier = exists().where(
+        earlier.identity_id == Message.identity_id,
+        earlier.direction == "out",
+        earlier.id < Message.id,
+        earlier.status.in_(("queued", "sending")),
+    )
+    stmt = (
+        select(Message)
+        .where(Message.direction == "out", Message.channel.in_(channels), due, ~blocked_by_earlier)
+        .order_by(Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(await session.scalars(stmt))
+    for message in rows:
+        message.status = "sending"
+        message.attempts += 1
+        message.next_attempt_at = now + dt.timedelta(seconds=lease_seconds)
+    return rows
+
+
+async def record_sent(
+    session: AsyncSession, message_id: int, external_id: str | None, *, template: str | None = None
+) -> None:
+    """The platform accepted the message."""
+    values: dict[str, object] = {"status": "sent", "sent_at": utcnow(), "next_attempt_at": None}
+    if external_id:
+        values["external_id"] = external_id
+    if template:
+        values["template_name"] = template
+    await session.execute(
+        update(Message).where(Message.id == message_id, Message.status == "sending").values(values)
+    )
+
+
+async def record_retry(
+    session: AsyncSession, message_id: int, *, delay_seconds: float, code: str, detail: str
+) -> None:
+    """A passing failure (rate limit, network): try again after ``delay_seconds``."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "sending")
+        .values(
+            status="queued",
+            next_attempt_at=utcnow() + dt.timedelta(seconds=delay_seconds),
+            error_code=code[:40],
+            error_detail=detail[:500],
+        )
+    )
+
+
+async def record_failed(
+    session: AsyncSession, message_id: int, *, code: str, detail: str, dead: bool = False
+) -> None:
+    """A final failure: ``failed`` (the platform refused) or ``dead`` (retries used up). Staff see both."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "sending")
+        .values(
+            status="dead" if dead else "failed",
+            next_attempt_at=None,
+            error_code=code[:40],
+            error_detail=detail[:500],
+        )
+    )
+
+
+async def record_held(session: AsyncSession, message_id: int, *, template: str | None) -> None:
+    """The conversation window is closed: a template went out; this text waits for the person to write."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "sending")
+        .values(status="held", next_attempt_at=None, template_name=template)
+    )
+
+
+async def release_held(session: AsyncSession, identity_id: int) -> int:
+    """The person wrote again (window open): held messages go back in the queue, in their order."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.identity_id == identity_id, Message.direction == "out", Message.status == "held")
+        .values(status="queued", next_attempt_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def apply_status(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    status: str,
+    at: dt.datetime,
+    *,
+    error_code: str | None = None,
+    error_detail: str | None = None,
+) -> bool:
+    """A delivery receipt (sent, delivered, read, failed). Returns False for an unknown message."""
+    message = await session.scalar(
+        select(Message)
+        .where(Message.channel == channel, Message.external_id == external_id)
+        .with_for_update()
+    )
+    if message is None or message.direction != "out":
+        return False
+    if status == "failed":
+        message.status = "failed"
+        message.error_code = (error_code or "unknown")[:40]
+        message.error_detail = (error_detail or "")[:500]
+        return True
+    if status not in _RANK:
+        return True
+    if status in ("delivered", "read") and message.delivered_at is None:
+        message.delivered_at = at  # read implies delivered
+    if status == "read" and message.read_at is None:
+        message.read_at = at
+    if status == "sent" and message.sent_at is None:
+        message.sent_at = at
+    if message.status in _RANK and _RANK[status] > _RANK[message.status]:
+        message.status = status
+    return True
+
+
+async def last_inbound_at(session: AsyncSession, identity_id: int) -> dt.datetime | None:
+    """When the person last wrote (for WhatsApp's 24-hour customer-service window)."""
+    return await session.scalar(
+        select(func.max(Message.created_at)).where(
+            Message.identity_id == identity_id, Message.direction == "in"
+        )
+    )
+
+
+async def recipient(session: AsyncSession, identity_id: int) -> ChannelIdentity | None:
+    """The chat identity a message goes to."""
+    return await session.get(ChannelIdentity, identity_id)
+
+
+async def has_held(session: AsyncSession, identity_id: int) -> bool:
+    """True when texts already wait for this person to open the window (one template is enough)."""
+    found = await session.scalar(
+        select(Message.id)
+        .where(Message.identity_id == identity_id, Message.direction == "out", Message.status == "held")
+        .limit(1)
+    )
+    return found is not None
