@@ -216,9 +216,7 @@ class Pipeline:
 
     async def _guard(self, session: AsyncSession, ctx: Context, message: Message) -> DialogResult | None:
         """Polite limits before the dialog: too many messages in a minute, or a text that is too long."""
-        recent = await messages.inbound_since(
-            session, message.identity_id, message.created_at - _FLOOD_WINDOW
-        )
+        recent = await messages.inbound_since(session, message, message.created_at - _FLOOD_WINDOW)
         if recent > self.settings.flood_max_per_minute:
             previous = await messages.previous_inbound_intent(session, message)
             if previous == "flood_limited":  # said it once already: stay quiet until they slow down

@@ -26,6 +26,16 @@ from locales.languages import LANGUAGES
 routes = web.RouteTableDef()
 
 CASE_ROLES = ("klantmanager", "teamleider")
+DELIVERY_LABELS = {
+    "queued": "in de wachtrij",
+    "sending": "wordt verstuurd",
+    "held": "wacht op reactie (WhatsApp-venster dicht)",
+    "sent": "verstuurd",
+    "delivered": "afgeleverd",
+    "read": "gelezen",
+    "failed": "mislukt",
+    "dead": "opgegeven na herhaalde pogingen",
+}
 PARTICIPANT_LIST_ROLES = ("klantmanager", "teamleider", "planner")
 KOPPELCODE_ROLES = ("klantmanager", "teamleider", "planner")
 
@@ -38,6 +48,7 @@ async def _page(request: web.Request, template: str, **context: object) -> web.R
         languages=LANGUAGES,
         case_roles=CASE_ROLES,
         participant_roles=PARTICIPANT_LIST_ROLES,
+        delivery_labels=DELIVERY_LABELS,
     )
     return aiohttp_jinja2.render_template(template, request, context)
 
@@ -126,6 +137,15 @@ async def conversation_detail(request: web.Request) -> web.StreamResponse:
             db, "conversation.viewed", staff=staff, details={"conversation_id": conversation.id}
         )
     return await _page(request, "conversation.html", conversation=conversation, transcript=transcript)
+
+
+@routes.get("/delivery")
+@requires(*CASE_ROLES)
+async def delivery_problems(request: web.Request) -> web.StreamResponse:
+    staff = staff_of(request)
+    async with request.app[SESSIONS_KEY]() as db:
+        rows = await messages.delivery_problems(db, staff)
+    return await _page(request, "delivery.html", rows=rows)
 
 
 @routes.get("/participants")

@@ -22,6 +22,7 @@ ROUTES = [
     ("GET", "/console/participants/{participant}"),
     ("POST", "/console/participants/{participant}/koppelcode"),
     ("GET", "/console/staff"),
+    ("GET", "/console/delivery"),
 ]
 # Which roles may use each route (anonymous visitors are sent to the login page everywhere).
 ALLOWED = {
@@ -31,6 +32,7 @@ ALLOWED = {
     "/console/participants/{participant}": {"klantmanager", "teamleider", "planner"},
     "/console/participants/{participant}/koppelcode": {"klantmanager", "teamleider", "planner"},
     "/console/staff": {"beheerder", "teamleider"},
+    "/console/delivery": {"klantmanager", "teamleider"},
 }
 
 
@@ -194,3 +196,28 @@ async def test_healthz(client: TestClient) -> None:
     resp = await client.get("/healthz")
     assert resp.status == 200
     assert await resp.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_failed_and_dead_messages_are_shown_to_staff(client: TestClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    from cases.services import messages, outbox
+
+    await make_staff(sessions, "km@example.nl", ["klantmanager"])
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, "whatsapp", "31600000000")
+        conversation = await messages.conversation_for(session, identity)
+        messages.add_outbound(session, conversation, identity, text="Uw afspraak is morgen.", language="nl")
+        messages.add_outbound(session, conversation, identity, text="Tweede bericht.", language="nl")
+    for code, dead in (("131026", False), ("network", True)):
+        async with transaction(sessions) as session:
+            (claimed,) = await outbox.claim_due(session, ["whatsapp"])
+            await outbox.record_failed(
+                session, claimed.id, code=code, detail="Message undeliverable", dead=dead
+            )
+    await login(client, "km@example.nl")
+    page = await (await client.get("/console/delivery")).text()
+    assert "131026" in page and "Uw afspraak is morgen." in page
+    assert "opgegeven na herhaalde pogingen" in page and "mislukt" in page
+    link = re.search(r'href="(/console/conversations/\d+)"', page)
+    assert link
+    transcript = await (await client.get(link.group(1))).text()
+    assert "mislukt (131026: Message undeliverable)" in transcript

@@ -91,3 +91,16 @@ def test_database_urls_are_normalised() -> None:
 
 def test_utcnow_is_aware() -> None:
     assert utcnow().tzinfo is dt.UTC
+
+
+async def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": False}), Base.metadata)
+        )
+    await engine.dispose()
+    assert diff == [], f"models and migrations differ: {diff}"

@@ -130,3 +130,26 @@ async def test_bot_replies_keep_their_dutch_text_for_staff(sessions, settings) -
     assert out.language == "ar" and out.text.startswith("مرحب")
     assert out.translated_text == "Hallo! Waarmee kan ik u helpen?"
     assert out.translation_language == "nl" and out.translation_engine == "catalog"
+
+
+async def test_flooding_gets_one_polite_answer_then_quiet(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    from locales.catalog import t
+
+    pipeline = Pipeline(sessions, settings)
+    identity = await _identity(sessions)
+    limit = settings.flood_max_per_minute
+    for n in range(limit + 5):
+        await pipeline.accept(identity, external_id=f"f{n}", text="hallo", schedule=False)
+    turns = await pipeline.process(identity.id)
+    intents = [t_.intent for t_ in turns]
+    assert intents[:limit] == ["greeting"] * limit
+    assert intents[limit:] == ["flood_limited"] * 5
+    async with sessions() as session:
+        texts = list(
+            await session.scalars(
+                select(Message.text).where(Message.intent == "flood_limited", Message.direction == "out")
+            )
+        )
+        stored = await session.scalar(select(func.count()).where(Message.direction == "in"))
+    assert texts == [t("nl", "error.flood")], "one polite answer, not one per message"
+    assert stored == limit + 5, "every message is kept"

@@ -10,9 +10,11 @@ carry a koppelcode.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -27,6 +29,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.outbox import Outgoing, SendResult
 from bot.pipeline import Pipeline
@@ -215,8 +218,10 @@ class TelegramChannel:
                 chat_id=int(out.recipient), text=text, reply_markup=keyboard(out.buttons)
             )
         except RetryAfter as exc:
-            after = exc.retry_after
-            seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
+            with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta; accept both
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                after = exc.retry_after
+            seconds = after.total_seconds() if isinstance(after, dt.timedelta) else float(after)
             return SendResult("retry", retry_after=seconds, code="429", detail="Too Many Requests")
         except (BadRequest, Forbidden, InvalidToken) as exc:  # BadRequest is a NetworkError: catch it first
             return SendResult("failed", code=type(exc).__name__, detail=str(exc)[:500])

@@ -288,11 +288,14 @@ async def identities_with_stale_pending(session: AsyncSession, received_before: 
     return list(rows)
 
 
-async def inbound_since(session: AsyncSession, identity_id: int, since: dt.datetime) -> int:
-    """How many messages an identity sent since ``since`` (flood protection)."""
+async def inbound_since(session: AsyncSession, message: Message, since: dt.datetime) -> int:
+    """How many messages the sender of ``message`` sent from ``since`` up to and including it."""
     count = await session.scalar(
         select(func.count()).where(
-            Message.identity_id == identity_id, Message.direction == "in", Message.created_at >= since
+            Message.identity_id == message.identity_id,
+            Message.direction == "in",
+            Message.created_at >= since,
+            Message.id <= message.id,
         )
     )
     return int(count or 0)
@@ -306,3 +309,29 @@ async def previous_inbound_intent(session: AsyncSession, message: Message) -> st
         .order_by(Message.id.desc())
         .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class DeliveryProblem:
+    message: Message
+    conversation: Conversation
+    participant: Participant | None
+
+
+async def delivery_problems(
+    session: AsyncSession, staff: StaffUser, limit: int = 200
+) -> list[DeliveryProblem]:
+    """Outbound messages that failed or were given up, newest first, within what ``staff`` may see."""
+    stmt: Any = (
+        select(Message, Conversation, Participant)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .outerjoin(Participant, Participant.id == Conversation.participant_id)
+        .where(
+            Message.direction == "out",
+            Message.status.in_(("failed", "dead")),
+            or_(Conversation.participant_id.is_(None), visible_to(staff)),
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return [DeliveryProblem(m, c, p) for m, c, p in (await session.execute(stmt)).all()]

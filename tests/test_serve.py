@@ -1,0 +1,118 @@
+"""``wegwijs serve`` as a real process: channel settings, a signed WhatsApp webhook, a reply out."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import SECRET
+from tests.standins import GraphAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_answers_a_signed_webhook_through_the_graph_api(db_url: str) -> None:
+    graph = GraphAPI("token-1")
+    await graph.start()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "WEGWIJS_SECRET_KEY": SECRET,
+        "WEGWIJS_PORT": str(port),
+        "WEGWIJS_WHATSAPP_APP_SECRET": "s3cret",
+        "WEGWIJS_WHATSAPP_VERIFY_TOKEN": "v",
+        "WEGWIJS_WHATSAPP_ACCESS_TOKEN": "token-1",
+        "WEGWIJS_WHATSAPP_PHONE_NUMBER_ID": "555",
+        "WEGWIJS_WHATSAPP_API_BASE": graph.url,
+    }
+    env.pop("WEGWIJS_TELEGRAM_TOKEN", None)
+    upgrade = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "db", "upgrade", env=env, cwd=ROOT
+    )
+    assert await upgrade.wait() == 0
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server we stop ourselves
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    async with http.get(base + "/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+            body = json.dumps(
+                {
+                    "object": "whatsapp_business_account",
+                    "entry": [
+                        {
+                            "id": "1",
+                            "changes": [
+                                {
+                                    "field": "messages",
+                                    "value": {
+                                        "messaging_product": "whatsapp",
+                                        "metadata": {"display_phone_number": "1", "phone_number_id": "555"},
+                                        "contacts": [{"profile": {"name": "A"}, "wa_id": "31611111111"}],
+                                        "messages": [
+                                            {
+                                                "from": "31611111111",
+                                                "id": "wamid.EXT1",
+                                                "timestamp": "1700000000",
+                                                "type": "text",
+                                                "text": {"body": "hallo"},
+                                            }
+                                        ],
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ).encode()
+            good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+            async with http.post(
+                base + "/webhooks/whatsapp", data=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}
+            ) as resp:
+                assert resp.status == 401
+            async with http.post(
+                base + "/webhooks/whatsapp", data=body, headers={"X-Hub-Signature-256": good}
+            ) as resp:
+                assert resp.status == 200
+            sent = await graph.wait_for(1, wait_seconds=15)
+            assert sent and sent[0].path == "/v21.0/555/messages" and sent[0].body["to"] == "31611111111"
+    finally:
+        proc.terminate()
+        # Wait off the event loop: the Graph stand-in runs on it and must keep answering the drain.
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+        await graph.stop()
+    assert "WhatsApp: on" in output
+    assert "Telegram: off (not set: WEGWIJS_TELEGRAM_TOKEN, WEGWIJS_TELEGRAM_SECRET)" in output
+    assert "31611111111" not in output, "no phone numbers in the logs"
+    assert proc.returncode == 0, "a clean shutdown on SIGTERM"
+    assert len(graph.requests) == 3, "replies accepted before the shutdown were all sent"
