@@ -15,8 +15,11 @@ from bot.channels.whatsapp import WhatsAppClient, WhatsAppWebhook
 from bot.outbox import OutboxSender
 from bot.pipeline import Pipeline
 from bot.settings import Settings
+from bot.translations import TranslationWorker
 from cases.db import create_engine, session_factory
 from console.app import create_console_app
+from locales.translation import packages
+from locales.translation.engine import TranslationService
 from scheduler.runner import create_scheduler
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ ENGINE_KEY: web.AppKey[AsyncEngine] = web.AppKey("engine", AsyncEngine)
 PIPELINE_KEY: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
 WEBCHAT_KEY: web.AppKey[WebChatHub] = web.AppKey("webchat", WebChatHub)
 SENDER_KEY: web.AppKey[OutboxSender] = web.AppKey("sender", OutboxSender)
+TRANSLATOR_KEY: web.AppKey[TranslationService] = web.AppKey("translator", TranslationService)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -95,6 +99,10 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     pipeline = Pipeline(sessions, settings)
     hub = WebChatHub(pipeline)
     sender = OutboxSender(sessions, settings)
+    packages.use_directory(settings.translation_dir)
+    translator = TranslationService(sessions, threads=settings.translation_threads)
+    translation_worker = TranslationWorker(sessions, translator)
+    pipeline.after_turn(translation_worker.wake)
     whatsapp = WhatsAppClient(settings) if not settings.whatsapp_missing() else None
     telegram = (
         TelegramChannel(pipeline, settings, polling=telegram_polling)
@@ -111,6 +119,7 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     app[PIPELINE_KEY] = pipeline
     app[WEBCHAT_KEY] = hub
     app[SENDER_KEY] = sender
+    app[TRANSLATOR_KEY] = translator
     app.router.add_get("/", page)
     app.router.add_get("/ws", hub.websocket)
     app.router.add_get("/healthz", healthz)
@@ -127,6 +136,8 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
         log.info("channel %s", line)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        packages.ensure_sentence_splitters()  # packages copied in by hand get one too: no downloads
+        await translation_worker.start()
         if whatsapp is not None:
             await whatsapp.start()
         if telegram is not None:
@@ -142,6 +153,8 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
             await telegram.stop()
         await pipeline.stop()
         await sender.stop()
+        await translation_worker.stop()
+        translator.close()
         if whatsapp is not None:
             await whatsapp.close()
         await engine.dispose()

@@ -69,6 +69,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("participant", metavar="PARTICIPANT", help="dossier reference or id")
     p.set_defaults(func=cmd_koppelcode)
 
+    tr = sub.add_parser("translate", help="offline machine translation").add_subparsers(metavar="ACTION")
+    p = tr.add_parser("install", help="install Argos packages from .argosmodel files, or from an index")
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE.argosmodel")
+    p.add_argument(
+        "--from-index",
+        nargs=2,
+        metavar=("FROM", "TO"),
+        help="download FROM→TO from WEGWIJS_TRANSLATION_INDEX (needs a network)",
+    )
+    p.set_defaults(func=cmd_translate_install)
+    p = tr.add_parser("status", help="for every pair with Dutch: direct, via English, or unavailable")
+    p.set_defaults(func=cmd_translate_status)
+    p = tr.add_parser("text", help="translate one text (to try a model)")
+    p.add_argument("text")
+    p.add_argument("--from", dest="source", required=True)
+    p.add_argument("--to", dest="target", required=True)
+    p.set_defaults(func=cmd_translate_text)
+
     p = sub.add_parser("ask", help="answer a message as the bot would, for a consented web-chat user")
     p.add_argument("text", nargs="?", help="the message")
     p.add_argument("--lang", help="language code: nl en ar ti fa tr uk so")
@@ -201,6 +219,69 @@ def cmd_koppelcode(args: argparse.Namespace) -> int:
     code, expires_at = result
     print(f"{code}  (valid until {expires_at:%Y-%m-%d %H:%M} UTC, single use)")
     return 0
+
+
+def cmd_translate_install(args: argparse.Namespace) -> int:
+    from locales.translation import packages
+
+    settings = _settings(args)
+    packages.use_directory(settings.translation_dir)
+    if not args.files and not args.from_index:
+        print("wegwijs translate install: give .argosmodel files or --from-index FROM TO", file=sys.stderr)
+        return 2
+    try:
+        for path in args.files:
+            pkg = packages.install_file(path)
+            print(f"installed {pkg.label} ({path.name})")
+        if args.from_index:
+            pkg = packages.install_from_index(settings.translation_index, *args.from_index)
+            print(f"installed {pkg.label} from the index")
+    except packages.PackageError as exc:
+        print(f"wegwijs: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_translate_status(args: argparse.Namespace) -> int:
+    from locales.languages import LANGUAGES
+    from locales.translation import packages
+
+    settings = _settings(args)
+    packages.use_directory(settings.translation_dir)
+    packages.ensure_sentence_splitters()
+    words = {"direct": "direct", "pivot": "via English", "unavailable": "unavailable"}
+    print(f"Argos packages in {settings.translation_dir.resolve()}: {len(packages.installed())}")
+    for route in packages.status():
+        name = LANGUAGES[route.source if route.target == "nl" else route.target].dutch_name
+        detail = f"  ({route.model_version})" if route.packages else ""
+        print(f"  {route.source}→{route.target}  {words[route.kind]:12} {name}{detail}")
+    return 0
+
+
+def cmd_translate_text(args: argparse.Namespace) -> int:
+    from locales.translation import packages
+    from locales.translation.engine import TranslationService
+
+    settings = _settings(args)
+    packages.use_directory(settings.translation_dir)
+    packages.ensure_sentence_splitters()
+    upgrade_database(settings.database_url)
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        service = TranslationService(session_factory(engine), threads=1)
+        try:
+            result = await service.translate(args.text, args.source, args.target)
+        finally:
+            service.close()
+            await engine.dispose()
+        if not result.available:
+            print(f"wegwijs: no model for {args.source}→{args.target}", file=sys.stderr)
+            return 1
+        print(result.text)
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

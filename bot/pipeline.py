@@ -71,6 +71,7 @@ class Pipeline:
         self.sessions = sessions
         self.settings = settings
         self._deliverers: dict[str, Deliver] = {}
+        self._after_turn: list[Deliver] = []
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._queued: set[int] = set()
         # Weak values: a lock lives while a task holds or waits for it, then disappears.
@@ -80,6 +81,10 @@ class Pipeline:
     def register_channel(self, channel: str, deliver: Deliver) -> None:
         """Tell the pipeline how to hand queued outbound messages of ``channel`` to the platform."""
         self._deliverers[channel] = deliver
+
+    def after_turn(self, hook: Deliver) -> None:
+        """Call ``hook(identity_id)`` after messages of an identity were handled (e.g. translation)."""
+        self._after_turn.append(hook)
 
     async def accept(
         self,
@@ -159,6 +164,9 @@ class Pipeline:
                     break
         if turns and (deliver := self._deliverers.get(turns[-1].channel)):
             await deliver(identity_id)
+        if turns:
+            for hook in self._after_turn:
+                await hook(identity_id)
         return turns
 
     async def _process_next(self, identity_id: int) -> Turn | None:
@@ -196,6 +204,11 @@ class Pipeline:
             )
             for reply in result.replies
         ]
+        language = message.language or result.language
+        tapped = message.kind == "button" and message.payload and language != "nl"
+        # A tap on a curated button: staff read its Dutch label, no machine translation needed.
+        if tapped and (dutch := engine.label_for(message.payload or "", "nl")):
+            messages.record_translation(message, language=language, text=dutch, engine="catalog", model="")
         messages.complete_inbound(
             message,
             conversation,

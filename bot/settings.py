@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         "ti": "en",
     }
 
+    translation_dir: Path = Field(default=Path("translation-models"), description="Argos packages live here")
+    translation_index: str = Field(
+        default="", description="an Argos package index URL; empty: never download"
+    )
+    translation_threads: int = Field(default=2, ge=1, le=32)
+
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"

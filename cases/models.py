@@ -213,6 +213,7 @@ class Message(Base):
     translated_text: Mapped[str | None] = mapped_column(Text)
     translation_language: Mapped[str | None] = mapped_column(String(8))
     translation_engine: Mapped[str | None] = mapped_column(String(80))
+    translation_model: Mapped[str | None] = mapped_column(String(200))
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     intent: Mapped[str | None] = mapped_column(String(80))
     author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -227,6 +228,22 @@ class Message(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class TranslationCacheEntry(Base):
+    """One machine translation, reused for the same text, pair and model version."""
+
+    __tablename__ = "translation_cache"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(String(8))
+    model_version: Mapped[str] = mapped_column(String(200))
+    translated_text: Mapped[str] = mapped_column(Text)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 APPOINTMENT_STATUSES = ("planned", "cancelled", "attended", "no_show")

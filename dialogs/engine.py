@@ -284,6 +284,24 @@ def _appointment_list(lang: str, case: CaseView, timezone: str) -> str:
     return "\n".join(lines)
 
 
+def label_for(payload: str, language: str) -> str | None:
+    """The curated label of a button payload in ``language`` (to show staff a tap in Dutch)."""
+    kind, _, value = payload.partition(":")
+    if kind == "menu" and value in MENU_ITEMS:
+        return t(language, f"menu.button.{value}")
+    if payload == "menu":
+        return t(language, "menu.button.menu")
+    if kind == "topic" and value in TOPICS:
+        return t(language, f"topic.{value}.title")
+    if kind == "consent" and value in ("yes", "no"):
+        return t(language, f"button.consent_{value}")
+    if payload == "other_language":
+        return t(language, "button.other_language")
+    if kind == "lang" and value in LANGUAGES:
+        return LANGUAGES[value].dutch_name if language == "nl" else LANGUAGES[value].native_name
+    return None
+
+
 def notice(ctx: Context, key: str, intent: str, **params: object) -> DialogResult:
     """A one-line answer outside the dialog flow (too long, too many messages), state unchanged."""
     turn = _Turn(ctx)

@@ -33,6 +33,16 @@ CHROMIUM = os.environ.get("WEGWIJS_CHROMIUM", "/usr/bin/chromium")
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep Argos Translate's folders and our model folder out of the real home directory."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="wegwijs-test-home-"))
+    for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+        os.environ[name] = str(base / name.lower())
+    os.environ["WEGWIJS_TRANSLATION_DIR"] = str(base / "translation-models")
+
+
 def unavailable(reason: str) -> None:
     """Skip locally, fail in CI: CI must prove the real parts work."""
     if IN_CI:

@@ -100,7 +100,9 @@ async def test_migrations_match_the_models(db_url: str) -> None:
     engine = create_engine(db_url)
     async with engine.connect() as conn:
         diff = await conn.run_sync(
-            lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": False}), Base.metadata)
+            lambda c: compare_metadata(
+                MigrationContext.configure(c, opts={"compare_type": False}), Base.metadata
+            )
         )
     await engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

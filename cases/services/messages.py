@@ -128,6 +128,38 @@ def complete_inbound(
     message.language = message.language or language
     message.participant_id = participant_id
     conversation.state = state
+    if message.kind == "button" and message.payload and language != "nl":
+        from dialogs.engine import label_for
+
+        if dutch := label_for(message.payload, "nl"):
+            record_translation(
+                message, language=message.language or language, text=dutch, engine="catalog", model=""
+            )
+
+
+def record_translation(message: Message, *, language: str, text: str | None, engine: str, model: str) -> None:
+    """Keep the Dutch version of an inbound text next to the original (or why there is none)."""
+    message.language = language
+    message.translated_text = text
+    message.translation_language = "nl"
+    message.translation_engine = engine
+    message.translation_model = model or None
+
+
+async def needing_translation(session: AsyncSession, limit: int = 20) -> list[Message]:
+    """Handled inbound texts that have no Dutch version yet, oldest first."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.direction == "in",
+            Message.kind == "text",
+            Message.status == "processed",
+            Message.translation_engine.is_(None),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 def fail_inbound(message: Message, reason: str) -> None:
