@@ -241,7 +241,6 @@ class TranslationCacheEntry(Base):
     target: Mapped[str] = mapped_column(String(8))
     model_version: Mapped[str] = mapped_column(String(200))
     translated_text: Mapped[str] = mapped_column(Text)
-    hits: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -133,10 +133,13 @@ async def conversation_detail(request: web.Request) -> web.StreamResponse:
         if conversation.participant_id is not None:
             raise web.HTTPFound(f"/console/participants/{conversation.participant_id}#gesprek")
         transcript = await messages.transcript(db, conversation.id)
+        speakers = await staff_service.speakers_by_language(db)
         await audit.record(
             db, "conversation.viewed", staff=staff, details={"conversation_id": conversation.id}
         )
-    return await _page(request, "conversation.html", conversation=conversation, transcript=transcript)
+    return await _page(
+        request, "conversation.html", conversation=conversation, transcript=transcript, speakers=speakers
+    )
 
 
 @routes.get("/delivery")
@@ -168,6 +171,7 @@ async def participant_detail(request: web.Request) -> web.StreamResponse:
         may_read_chat = staff.has_role(*CASE_ROLES)
         transcript = await messages.participant_transcript(db, participant.id) if may_read_chat else []
         chats = await identities.linked_to(db, participant.id)
+        speakers = await staff_service.speakers_by_language(db)
         upcoming = await appointments.upcoming(db, participant.id, limit=10)
         await audit.record(
             db,
@@ -185,6 +189,7 @@ async def participant_detail(request: web.Request) -> web.StreamResponse:
         appointments=upcoming,
         may_read_chat=may_read_chat,
         new_code=None,
+        speakers=speakers,
     )
 
 

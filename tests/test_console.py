@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from cases.db import transaction
-from cases.models import AuditEvent
+from cases.models import AuditEvent, Message
 from cases.services import identities, koppelcode
 from tests.helpers import PASSWORD, csrf_from, login, make_participant, make_staff
 from tests.webchat_client import ChatClient
@@ -221,3 +221,34 @@ async def test_failed_and_dead_messages_are_shown_to_staff(client: TestClient, s
     assert link
     transcript = await (await client.get(link.group(1))).text()
     assert "mislukt (131026: Message undeliverable)" in transcript
+
+
+async def test_untranslated_messages_suggest_an_interpreter_or_a_colleague(
+    client: TestClient, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    from cases.services import messages, staff
+
+    async with transaction(sessions) as session:
+        await staff.create_staff(
+            session,
+            name="Selam Tesfay",
+            email="selam@example.nl",
+            password=PASSWORD,
+            roles=["klantmanager"],
+            team="Team Noord",
+            languages=["ti", "nl"],
+        )
+        identity = await identities.get_or_create(session, "telegram", "555")
+        identities.set_language(identity, "ti")
+        stored = await messages.store_inbound(session, identity, external_id="u1", text="ሰላም፣ ሕቶ ኣለኒ")
+        row = await session.get(Message, stored.message_id)
+        assert row is not None
+        row.status = "processed"
+        messages.record_translation(row, language="ti", text=None, engine="unavailable", model="")
+    await login(client, "selam@example.nl")
+    listing = await (await client.get("/console/conversations")).text()
+    link = re.search(r'href="(/console/conversations/\d+)"', listing)
+    assert link
+    page = await (await client.get(link.group(1))).text()
+    assert "Niet vertaald" in page and "geen vertaalmodel voor het Tigrinya" in page
+    assert "Vraag een tolk (Global Talk), of een collega die Tigrinya spreekt: Selam Tesfay" in page

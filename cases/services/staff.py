@@ -124,3 +124,14 @@ async def get_staff(session: AsyncSession, staff_id: int) -> StaffUser | None:
     """An active staff user by id."""
     user = await session.get(StaffUser, staff_id)
     return user if user is not None and user.active else None
+
+
+async def speakers_by_language(session: AsyncSession) -> dict[str, list[str]]:
+    """Active staff names per language they speak (to suggest a colleague when there is no model)."""
+    result: dict[str, list[str]] = {}
+    for user in await session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.name)
+    ):
+        for language in user.languages or []:
+            result.setdefault(language, []).append(user.name)
+    return result

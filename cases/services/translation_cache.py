@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -9,20 +11,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import TranslationCacheEntry, utcnow
 
+TOUCH_AFTER = dt.timedelta(hours=1)
 
-async def lookup(session: AsyncSession, key: str) -> str | None:
-    """The cached translation for ``key``, if any."""
-    return await session.scalar(
-        select(TranslationCacheEntry.translated_text).where(TranslationCacheEntry.key == key)
-    )
+
+async def lookup(session: AsyncSession, key: str) -> tuple[str, dt.datetime] | None:
+    """The cached translation for ``key`` and when it was last used, if any."""
+    row = (
+        await session.execute(
+            select(TranslationCacheEntry.translated_text, TranslationCacheEntry.last_used_at).where(
+                TranslationCacheEntry.key == key
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def needs_touch(last_used_at: dt.datetime) -> bool:
+    """Record use at most hourly: enough for retention, without a write on every hit."""
+    return utcnow() - last_used_at > TOUCH_AFTER
 
 
 async def touch(session: AsyncSession, key: str) -> None:
-    """Count a cache hit (retention can drop entries nobody uses)."""
+    """Mark an entry as used now (retention drops entries nobody uses)."""
     await session.execute(
-        update(TranslationCacheEntry)
-        .where(TranslationCacheEntry.key == key)
-        .values(hits=TranslationCacheEntry.hits + 1, last_used_at=utcnow())
+        update(TranslationCacheEntry).where(TranslationCacheEntry.key == key).values(last_used_at=utcnow())
     )
 
 
@@ -32,17 +44,13 @@ async def store(
     """Keep a translation; two processes translating the same text at once store it once."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    await session.execute(
-        insert(TranslationCacheEntry)
-        .values(
-            key=key,
-            source=source,
-            target=target,
-            model_version=model_version[:200],
-            translated_text=text,
-            hits=0,
-            created_at=now,
-            last_used_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(TranslationCacheEntry).values(
+        key=key,
+        source=source,
+        target=target,
+        model_version=model_version[:200],
+        translated_text=text,
+        created_at=now,
+        last_used_at=now,
     )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))

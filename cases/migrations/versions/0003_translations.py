@@ -26,7 +26,6 @@ def upgrade() -> None:
         sa.Column("target", sa.String(length=8), nullable=False),
         sa.Column("model_version", sa.String(length=200), nullable=False),
         sa.Column("translated_text", sa.Text(), nullable=False),
-        sa.Column("hits", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_translation_cache")),
