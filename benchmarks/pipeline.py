@@ -14,26 +14,19 @@ import json
 import os
 import platform
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
+from benchmarks.common import DEFAULT_PG, fresh_database, percentile
 from bot.pipeline import Pipeline
 from bot.settings import load_settings
-from cases.db import create_engine, session_factory, transaction, upgrade_database
+from cases.db import create_engine, session_factory, transaction
 from cases.services import identities
 from dialogs import engine as dialog_engine
 from dialogs.model import Context, Inbound
 
 TEXTS = ["hallo", "Mijn afspraken", "Documenten", "menu", "wat is dit?", "Vragen over inburgering"]
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def engine_baseline(n: int) -> list[float]:
@@ -76,40 +69,17 @@ async def pipeline_run(url: str, n: int, users: int) -> tuple[list[float], float
     return latencies, wall
 
 
-async def _pg_database(base: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from cases.db import normalise_database_url
-
-    name = f"wegwijs_bench_{os.getpid()}"
-    admin = create_async_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--database", default="sqlite", help="sqlite, postgresql, or a database URL")
-    parser.add_argument(
-        "--pg", default=os.environ.get("WEGWIJS_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
-    )
+    parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/pipeline.json"))
     args = parser.parse_args()
 
-    if args.database == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    elif args.database == "postgresql":
-        url = asyncio.run(_pg_database(args.pg))
-    else:
-        url = args.database
-    upgrade_database(url)
+    url = fresh_database(args.database, args.pg)
 
     base = engine_baseline(args.messages)
     rows = []
@@ -120,9 +90,9 @@ def main() -> None:
                 "users": users,
                 "messages": len(latencies),
                 "msg_per_s": len(latencies) / wall,
-                "p50_ms": 1000 * _pct(latencies, 0.50),
-                "p95_ms": 1000 * _pct(latencies, 0.95),
-                "p99_ms": 1000 * _pct(latencies, 0.99),
+                "p50_ms": 1000 * percentile(latencies, 0.50),
+                "p95_ms": 1000 * percentile(latencies, 0.95),
+                "p99_ms": 1000 * percentile(latencies, 0.99),
             }
         )
     base_p50 = statistics.median(base)

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.pipeline import _pct, _pg_database
-from cases.db import create_engine, session_factory, upgrade_database
+from benchmarks.common import DEFAULT_PG, fresh_database, percentile
+from cases.db import create_engine, session_factory
 from locales.translation import packages
 from locales.translation.engine import TranslationService
 
@@ -99,12 +99,12 @@ async def run(url: str, replies: int, concurrency: int) -> dict:  # type: ignore
         "concurrency": concurrency,
         "wall_s": wall,
         "hit_rate": len(hits) / max(1, len(hits) + len(misses)),
-        "miss_p50_ms": 1000 * _pct(misses, 0.5) if misses else None,
-        "miss_p95_ms": 1000 * _pct(misses, 0.95) if misses else None,
-        "hit_p50_ms": 1000 * _pct(hits, 0.5) if hits else None,
-        "hit_p95_ms": 1000 * _pct(hits, 0.95) if hits else None,
-        "all_p50_ms": 1000 * _pct(misses + hits, 0.5),
-        "all_p95_ms": 1000 * _pct(misses + hits, 0.95),
+        "miss_p50_ms": 1000 * percentile(misses, 0.5) if misses else None,
+        "miss_p95_ms": 1000 * percentile(misses, 0.95) if misses else None,
+        "hit_p50_ms": 1000 * percentile(hits, 0.5) if hits else None,
+        "hit_p95_ms": 1000 * percentile(hits, 0.95) if hits else None,
+        "all_p50_ms": 1000 * percentile(misses + hits, 0.5),
+        "all_p95_ms": 1000 * percentile(misses + hits, 0.95),
         "unavailable": unavailable,
     }
 
@@ -120,9 +120,7 @@ def main() -> None:
         "--models", type=Path, default=Path(os.environ.get("WEGWIJS_TRANSLATION_DIR", "translation-models"))
     )
     parser.add_argument("--database", default="sqlite", help="sqlite, postgresql, or a database URL")
-    parser.add_argument(
-        "--pg", default=os.environ.get("WEGWIJS_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
-    )
+    parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/translation.json"))
     args = parser.parse_args()
 
@@ -133,13 +131,7 @@ def main() -> None:
         packages.use_directory(args.models)
         packages.ensure_sentence_splitters()
         models = f"installed packages in {args.models}"
-    if args.database == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    elif args.database == "postgresql":
-        url = asyncio.run(_pg_database(args.pg))
-    else:
-        url = args.database
-    upgrade_database(url)
+    url = fresh_database(args.database, args.pg)
     routes = {t: packages.route("nl", t).kind for t in TARGETS}
     result = asyncio.run(run(url, args.replies, args.concurrency))
     result.update(

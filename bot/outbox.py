@@ -174,19 +174,21 @@ class OutboxSender:
             await outbox.record_sent(session, message.id, result.external_id)
         elif result.outcome == "window_closed" and out is not None:
             await self._hold(session, client, message, out)
-        elif result.outcome == "retry" and message.attempts < self.settings.outbox_max_attempts:
-            await outbox.record_retry(
-                session,
-                message.id,
-                delay_seconds=self._delay(message.attempts, result.retry_after),
-                code=result.code,
-                detail=result.detail,
-            )
         elif result.outcome == "retry":
-            await outbox.record_failed(session, message.id, code=result.code, detail=result.detail, dead=True)
-            log.warning("message %s is dead after %d attempts", message.id, message.attempts)
+            await self._retry_or_give_up(session, message, result)
         else:
             await outbox.record_failed(session, message.id, code=result.code, detail=result.detail)
+
+    async def _retry_or_give_up(self, session: AsyncSession, message: Message, result: SendResult) -> None:
+        """Back off and try again, or mark the message dead when the attempts are used up."""
+        if message.attempts < self.settings.outbox_max_attempts:
+            delay = self._delay(message.attempts, result.retry_after)
+            await outbox.record_retry(
+                session, message.id, delay_seconds=delay, code=result.code, detail=result.detail
+            )
+        else:
+            await outbox.record_failed(session, message.id, code=result.code, detail=result.detail, dead=True)
+            log.warning("message %s is dead after %d attempts", message.id, message.attempts)
 
     async def _hold(
         self, session: AsyncSession, client: ChannelClient, message: Message, out: Outgoing
@@ -198,22 +200,11 @@ class OutboxSender:
         result, template = await client.send_template(out, "notification")
         if result.outcome == "sent":
             await outbox.record_held(session, message.id, template=template)
-        elif result.outcome == "retry" and message.attempts < self.settings.outbox_max_attempts:
-            await outbox.record_retry(
-                session,
-                message.id,
-                delay_seconds=self._delay(message.attempts, result.retry_after),
-                code=result.code,
-                detail=result.detail,
-            )
+        elif result.outcome == "retry":
+            await self._retry_or_give_up(session, message, result)
         else:
-            await outbox.record_failed(
-                session,
-                message.id,
-                code=result.code or "template_failed",
-                detail=result.detail,
-                dead=result.outcome == "retry",
-            )
+            code = result.code or "template_failed"
+            await outbox.record_failed(session, message.id, code=code, detail=result.detail)
 
     def _delay(self, attempts: int, retry_after: float | None) -> float:
         base = self.settings.outbox_retry_base_seconds * 2 ** max(0, attempts - 1)
