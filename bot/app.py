@@ -96,11 +96,11 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     """The whole Wegwijs web application for ``settings``."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    pipeline = Pipeline(sessions, settings)
-    hub = WebChatHub(pipeline)
-    sender = OutboxSender(sessions, settings)
     packages.use_directory(settings.translation_dir)
     translator = TranslationService(sessions, threads=settings.translation_threads)
+    pipeline = Pipeline(sessions, settings, translator)
+    hub = WebChatHub(pipeline)
+    sender = OutboxSender(sessions, settings)
     translation_worker = TranslationWorker(sessions, translator)
     pipeline.after_turn(translation_worker.wake)
     whatsapp = WhatsAppClient(settings) if not settings.whatsapp_missing() else None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from cases.db import transaction
 from cases.models import ChannelIdentity, Conversation, Message
-from cases.services import appointments, identities, koppelcode, messages, outbox
+from cases.services import appointments, escalations, identities, knowledge, koppelcode, messages, outbox
 from dialogs import engine
 from dialogs.model import (
     AppointmentView,
@@ -32,11 +32,17 @@ from dialogs.model import (
     DialogResult,
     GiveConsent,
     Inbound,
+    RaiseSafetyAlert,
+    RecordFeedback,
+    RecordUnanswered,
     RequestHandoff,
     SetLanguage,
+    ShowArticle,
 )
 from locales.catalog import t
 from locales.languages import supported
+from locales.translation.detect import other_language
+from locales.translation.engine import TranslationService
 
 log = logging.getLogger(__name__)
 _FLOOD_WINDOW = dt.timedelta(minutes=1)
@@ -67,9 +73,15 @@ class Turn:
 class Pipeline:
     """Owns the conversation workers of one process."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        translator: TranslationService | None = None,
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.translator = translator
         self._deliverers: dict[str, Deliver] = {}
         self._after_turn: list[Deliver] = []
         self._queue: asyncio.Queue[int] = asyncio.Queue()
@@ -169,28 +181,47 @@ class Pipeline:
                 await hook(identity_id)
         return turns
 
+    async def _dutch_for_matching(self, identity_id: int) -> tuple[int, str] | None:
+        """Text in a language outside the eight: translate it to Dutch *before* the write transaction,
+        so no lock is held while a model works. Returns (message id, Dutch text) or None."""
+        if self.translator is None:
+            return None
+        async with self.sessions() as session:
+            pending = await messages.pending_inbound(session, identity_id, limit=1)
+        if not pending or pending[0].kind != "text":
+            return None
+        if (language := other_language(pending[0].text)) is None:
+            return None
+        result = await self.translator.translate(pending[0].text, language, "nl")
+        return (pending[0].id, result.text) if result.text else None
+
     async def _process_next(self, identity_id: int) -> Turn | None:
         try:
+            dutch = await self._dutch_for_matching(identity_id)
             async with transaction(self.sessions) as session:
                 identity = await identities.lock(session, identity_id)
                 pending = await messages.pending_inbound(session, identity_id, limit=2)
                 if not pending:
                     return None
-                turn = await self._handle(session, identity, pending[0])
+                turn = await self._handle(
+                    session, identity, pending[0], dutch[1] if dutch and dutch[0] == pending[0].id else None
+                )
                 turn.more_waiting = len(pending) > 1
                 return turn
         except Exception as exc:
             log.exception("message handling failed (identity %s)", identity_id)
             return await self._fail_next(identity_id, exc)
 
-    async def _handle(self, session: AsyncSession, identity: ChannelIdentity, message: Message) -> Turn:
+    async def _handle(
+        self, session: AsyncSession, identity: ChannelIdentity, message: Message, dutch: str | None = None
+    ) -> Turn:
         conversation = await messages.conversation_for(session, identity)
         ctx = await self._context(session, identity, conversation)
-        inbound = Inbound(kind=message.kind, text=message.text, payload=message.payload)  # type: ignore[arg-type]
+        inbound = Inbound(kind=message.kind, text=message.text, payload=message.payload, dutch=dutch)  # type: ignore[arg-type]
         result = await self._guard(session, ctx, message)
         if result is None:
             result = engine.handle(ctx, inbound)
-            result = await self._apply(session, identity, conversation, ctx, result)
+            result = await self._apply(session, identity, conversation, message, result)
         outbound = [
             messages.add_outbound(
                 session,
@@ -246,9 +277,16 @@ class Pipeline:
         case = None
         if identity.participant_id is not None and identity.participant is not None:
             upcoming = await appointments.upcoming(session, identity.participant_id)
+            person = identity.participant
             case = CaseView(
-                first_name=identity.participant.first_name,
+                first_name=person.first_name,
                 appointments=tuple(AppointmentView(a.type_key, a.starts_at, a.location) for a in upcoming),
+                target_group=person.target_group,
+                brp_date=person.brp_date,
+                pip_signed_date=person.pip_signed_date,
+                termijn_end=person.termijn_end,
+                klantmanager=person.klantmanager.name if person.klantmanager else None,
+                team=person.team.name if person.team else None,
             )
         return Context(
             language=identity.language,
@@ -263,7 +301,7 @@ class Pipeline:
         session: AsyncSession,
         identity: ChannelIdentity,
         conversation: Conversation,
-        ctx: Context,
+        message: Message,
         result: DialogResult,
     ) -> DialogResult:
         for effect in result.effects:
@@ -274,7 +312,25 @@ class Pipeline:
             elif isinstance(effect, SetLanguage):
                 identities.set_language(identity, effect.language)
             elif isinstance(effect, RequestHandoff):
-                await messages.request_handoff(session, conversation, identity)
+                await escalations.open_escalation(
+                    session,
+                    conversation,
+                    identity,
+                    reason=effect.reason,
+                    confidential=effect.reason == "safety",
+                    category=next(
+                        (e.category for e in result.effects if isinstance(e, RaiseSafetyAlert)), None
+                    ),
+                )
+            elif isinstance(effect, ShowArticle):
+                knowledge.record_article_event(session, effect.article_id, result.language, "shown")
+            elif isinstance(effect, RecordFeedback):
+                kind = "helpful" if effect.helpful else "not_helpful"
+                knowledge.record_article_event(session, effect.article_id, result.language, kind)
+            elif isinstance(effect, RecordUnanswered):
+                knowledge.record_unanswered(
+                    session, message, result.language, effect.outcome, effect.candidates
+                )
             elif isinstance(effect, AttemptLink):
                 outcome = await koppelcode.redeem(
                     session,

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, ge=100, le=100_000)
     workers: int = Field(default=4, ge=1, le=64, description="conversation worker tasks per process")
     timezone: str = "Europe/Amsterdam"
+    safety_role: str = Field(
+        default="teamleider", description="the role that receives confidential safety alerts"
+    )
     flood_max_per_minute: int = Field(default=20, ge=1, le=1000, description="messages per chat identity")
     outbox_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_retry_base_seconds: float = Field(default=2.0, gt=0, le=600)
@@ -90,6 +93,15 @@ class Settings(BaseSettings):
     def _check_secret(cls, value: str) -> str:
         if value and len(value) < 32:
             raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("safety_role")
+    @classmethod
+    def _check_role(cls, value: str) -> str:
+        from cases.models import STAFF_ROLES
+
+        if value not in STAFF_ROLES:
+            raise ValueError(f"must be one of {', '.join(STAFF_ROLES)}")
         return value
 
     @field_validator("whatsapp_api_base", "telegram_api_base")

@@ -245,6 +245,52 @@ class TranslationCacheEntry(Base):
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Escalation(Base):
+    """A conversation that needs a person. Safety alerts are confidential: only the designated role
+    sees them, and they never carry the message text."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(30))  # person_requested | safety
+    category: Mapped[str | None] = mapped_column(String(30))  # violence | threat | self_harm | exploitation
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ArticleEvent(Base):
+    """An article shown, or the answer to "did this help?" (per article and language)."""
+
+    __tablename__ = "article_events"
+    __table_args__ = (Index("ix_article_events_article_kind", "article_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(60))
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(12))  # shown | helpful | not_helpful
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A question the knowledge base could not answer with confidence, kept for staff review."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(10))  # clarify | none
+    candidates: Mapped[list[list[object]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
 APPOINTMENT_STATUSES = ("planned", "cancelled", "attended", "no_show")
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import select
 
 from cases.db import transaction
 from cases.models import StaffUser
-from cases.services import appointments, audit, identities, koppelcode, messages, participants
+from cases.services import (
+    appointments,
+    audit,
+    escalations,
+    identities,
+    knowledge,
+    koppelcode,
+    messages,
+    participants,
+)
 from cases.services import staff as staff_service
 from console.security import (
     SESSIONS_KEY,
@@ -21,6 +30,7 @@ from console.security import (
     staff_of,
     start_login_session,
 )
+from locales.knowledge import base as knowledge_base_content
 from locales.languages import LANGUAGES
 
 routes = web.RouteTableDef()
@@ -38,6 +48,7 @@ DELIVERY_LABELS = {
 }
 PARTICIPANT_LIST_ROLES = ("klantmanager", "teamleider", "planner")
 KOPPELCODE_ROLES = ("klantmanager", "teamleider", "planner")
+KNOWLEDGE_ROLES = ("klantmanager", "teamleider", "beheerder")
 
 
 async def _page(request: web.Request, template: str, **context: object) -> web.Response:
@@ -49,6 +60,8 @@ async def _page(request: web.Request, template: str, **context: object) -> web.R
         case_roles=CASE_ROLES,
         participant_roles=PARTICIPANT_LIST_ROLES,
         delivery_labels=DELIVERY_LABELS,
+        knowledge_roles=KNOWLEDGE_ROLES,
+        safety_role=request.app[SETTINGS_KEY].safety_role,
     )
     return aiohttp_jinja2.render_template(template, request, context)
 
@@ -149,6 +162,36 @@ async def delivery_problems(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
         rows = await messages.delivery_problems(db, staff)
     return await _page(request, "delivery.html", rows=rows)
+
+
+@routes.get("/knowledge")
+@requires(*KNOWLEDGE_ROLES)
+async def knowledge_base(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS_KEY]() as db:
+        counts = await knowledge.article_counts(db)
+    kb = knowledge_base_content.default()
+    return await _page(request, "knowledge.html", kb=kb, counts=counts)
+
+
+@routes.get("/knowledge/unanswered")
+@requires(*KNOWLEDGE_ROLES)
+async def unanswered_questions(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS_KEY]() as db:
+        rows = await knowledge.unanswered(db)
+    return await _page(request, "unanswered.html", rows=rows, kb=knowledge_base_content.default())
+
+
+@routes.get("/safety")
+@requires()
+async def safety_alerts(request: web.Request) -> web.StreamResponse:
+    staff = staff_of(request)
+    role = request.app[SETTINGS_KEY].safety_role
+    if not staff.has_role(role):
+        raise web.HTTPForbidden(text="Alleen voor de aangewezen rol.")
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        rows = await escalations.safety_alerts(db, staff, designated_role=role)
+        await audit.record(db, "safety_alerts.viewed", staff=staff, details={"count": len(rows)})
+    return await _page(request, "safety.html", rows=rows)
 
 
 @routes.get("/participants")

@@ -6,13 +6,12 @@ applies the effects; for a koppelcode attempt it calls ``link_result`` with the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from cases.services.koppelcode import looks_like_code
 from cases.services.koppelcode import normalise as normalise_code
+from dialogs import answers, safety
+from dialogs import matcher as matching
 from dialogs.model import (
     AttemptLink,
-    Button,
     CaseView,
     Context,
     DeclineConsent,
@@ -22,14 +21,11 @@ from dialogs.model import (
     LinkStatus,
     Reply,
     RequestHandoff,
-    SetLanguage,
 )
+from dialogs.turn import MENU_ITEMS, Turn
 from dialogs.vocabulary import is_greeting, is_menu_word, normalise
 from locales.catalog import all_texts, format_local_datetime, t
 from locales.languages import DEFAULT_LANGUAGE, LANGUAGES, script_hint, supported
-
-MENU_ITEMS = ("appointments", "documents", "questions", "person", "language", "koppelcode")
-TOPICS = ("leerroute", "termijn", "pip", "rights")
 
 
 def _typed_payloads() -> dict[str, str]:
@@ -38,9 +34,9 @@ def _typed_payloads() -> dict[str, str]:
     for item in MENU_ITEMS:
         for text in all_texts(f"menu.button.{item}").values():
             table[normalise(text)] = f"menu:{item}"
-    for topic in TOPICS:
-        for text in all_texts(f"topic.{topic}.title").values():
-            table[normalise(text)] = f"topic:{topic}"
+    for article in answers.kb().articles.values():
+        for text in article.texts.values():
+            table.setdefault(normalise(text.title), f"kb:{article.topic}")
     for text in all_texts("button.consent_yes").values():
         table[normalise(text)] = "consent:yes"
     for text in all_texts("button.consent_no").values():
@@ -54,62 +50,6 @@ def _typed_payloads() -> dict[str, str]:
 _PAYLOAD_BY_TEXT = _typed_payloads()
 
 
-class _Turn:
-    """One turn of the conversation: collects replies, effects and the new state."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.lang = ctx.language or DEFAULT_LANGUAGE
-        self.state: dict[str, Any] = dict(ctx.state)
-        self.replies: list[Reply] = []
-        self.effects: list[Any] = []
-        self.intent = "unknown"
-        self.escalated = False
-
-    def say(self, key: str, buttons: tuple[Button, ...] = (), **params: object) -> None:
-        dutch = t("nl", key, **params) if self.lang != "nl" else None
-        self.replies.append(Reply(t(self.lang, key, **params), buttons, dutch))
-
-    def button(self, key: str, payload: str) -> Button:
-        return Button(t(self.lang, key), payload)
-
-    def set_language(self, code: str) -> None:
-        self.lang = code
-        self.effects.append(SetLanguage(code))
-
-    def result(self) -> DialogResult:
-        return DialogResult(self.replies, self.state, self.lang, self.intent, self.effects, self.escalated)
-
-    # Screens -----------------------------------------------------------------------------------
-    def consent_screen(self) -> None:
-        self.state["step"] = "consent"
-        self.intent = "consent_request"
-        self.say("welcome")
-        self.say("consent.notice")
-        self.say(
-            "consent.question",
-            (
-                self.button("button.consent_yes", "consent:yes"),
-                self.button("button.consent_no", "consent:no"),
-                self.button("button.other_language", "other_language"),
-            ),
-        )
-
-    def language_screen(self, key: str = "language.choose") -> None:
-        self.say(key, tuple(Button(lang.native_name, f"lang:{code}") for code, lang in LANGUAGES.items()))
-
-    def menu_buttons(self) -> tuple[Button, ...]:
-        items = [i for i in MENU_ITEMS if not (i == "koppelcode" and self.ctx.case is not None)]
-        return tuple(self.button(f"menu.button.{i}", f"menu:{i}") for i in items)
-
-    def menu(self, key: str = "menu.intro") -> None:
-        self.state["step"] = "menu"
-        self.say(key, self.menu_buttons())
-
-    def back_to_menu(self) -> tuple[Button, ...]:
-        return (self.button("menu.button.menu", "menu"),)
-
-
 def _payload_of(inbound: Inbound) -> str | None:
     if inbound.kind == "button" and inbound.payload:
         return inbound.payload
@@ -120,16 +60,21 @@ def _payload_of(inbound: Inbound) -> str | None:
 
 def handle(ctx: Context, inbound: Inbound) -> DialogResult:
     """Answer one inbound message."""
-    turn = _Turn(ctx)
+    turn = Turn(ctx)
     payload = _payload_of(inbound)
-    if not ctx.consented:
+    signal = safety.detect(inbound.text) if inbound.kind == "text" else None
+    if signal is not None:  # danger comes first: before consent, menus or questions
+        if ctx.language is None:
+            turn.set_language(script_hint(inbound.text) or supported(ctx.language_hint) or DEFAULT_LANGUAGE)
+        answers.safety(turn, signal)
+    elif not ctx.consented:
         _before_consent(turn, inbound, payload)
     else:
         _after_consent(turn, inbound, payload)
     return turn.result()
 
 
-def _before_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
+def _before_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     step = turn.state.get("step", "new")
     if inbound.kind == "start" and inbound.payload and inbound.payload.startswith("link:"):
         # A deep link with a koppelcode (QR on the letter): keep it until consent and language are done.
@@ -163,7 +108,7 @@ def _before_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
         turn.consent_screen()
 
 
-def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
+def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     step = turn.state.get("step", "menu")
     text = inbound.text.strip()
     if inbound.kind == "unsupported":
@@ -191,11 +136,15 @@ def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
     if payload and payload.startswith("menu:"):
         _menu_choice(turn, payload[5:])
         return
-    if payload and payload.startswith("topic:") and payload[6:] in TOPICS:
-        topic = payload[6:]
-        turn.intent = f"topic.{topic}"
-        turn.state["step"] = "menu"
-        turn.say(f"topic.{topic}.answer", turn.back_to_menu())
+    if payload and payload.startswith("kb:"):
+        answers.show(turn, payload[3:])
+        return
+    if payload and payload.startswith("kbmore:"):
+        answers.more(turn, payload[7:])
+        return
+    if payload and payload.startswith("fb:"):
+        article_id, _, verdict = payload[3:].rpartition(":")
+        answers.feedback(turn, article_id, verdict == "1")
         return
     if payload in ("consent:yes", "consent:no", "other_language"):
         # An old consent button tapped again: consent stands; offer the language choice or menu.
@@ -222,9 +171,15 @@ def _after_consent(turn: _Turn, inbound: Inbound, payload: str | None) -> None:
         turn.intent = "greeting"
         turn.menu("menu.greeting")
         return
-    if step == "language":
+    if step == "language" and not text:
         turn.intent = "choose_language"
         turn.language_screen()
+        return
+    if inbound.kind == "text" and text:
+        if inbound.dutch:  # written in a language we do not speak: match its Dutch translation
+            answers.question(turn, text, matching.default().match(inbound.dutch, "nl"))
+        else:
+            answers.question(turn, text, matching.default().match(text, turn.lang))
         return
     turn.intent = "unknown"
     turn.state["step"] = "menu"
@@ -237,7 +192,7 @@ def _could_be_code(text: str) -> bool:
     return 6 <= len(code) <= 12 and code.isascii() and code.isalnum()
 
 
-def _menu_choice(turn: _Turn, item: str) -> None:
+def _menu_choice(turn: Turn, item: str) -> None:
     turn.intent = f"menu.{item}"
     turn.state["step"] = "menu"
     case = turn.ctx.case
@@ -253,8 +208,7 @@ def _menu_choice(turn: _Turn, item: str) -> None:
     elif item == "documents":
         turn.say("documents.general", turn.back_to_menu())
     elif item == "questions":
-        buttons = tuple(turn.button(f"topic.{topic}.title", f"topic:{topic}") for topic in TOPICS)
-        turn.say("questions.intro", (*buttons, *turn.back_to_menu()))
+        turn.say("questions.intro", (*answers.popular_buttons(turn), *turn.back_to_menu()))
     elif item == "person":
         turn.state["step"] = "handoff"
         turn.effects.append(RequestHandoff())
@@ -291,8 +245,8 @@ def label_for(payload: str, language: str) -> str | None:
         return t(language, f"menu.button.{value}")
     if payload == "menu":
         return t(language, "menu.button.menu")
-    if kind == "topic" and value in TOPICS:
-        return t(language, f"topic.{value}.title")
+    if kind in ("kb", "kbmore") and (articles := _articles_for(value)):
+        return articles[0].text(language).title
     if kind == "consent" and value in ("yes", "no"):
         return t(language, f"button.consent_{value}")
     if payload == "other_language":
@@ -302,9 +256,14 @@ def label_for(payload: str, language: str) -> str | None:
     return None
 
 
+def _articles_for(key: str) -> list:  # type: ignore[type-arg]
+    kb = answers.kb()
+    return [kb.articles[key]] if key in kb.articles else kb.by_topic(key)
+
+
 def notice(ctx: Context, key: str, intent: str, **params: object) -> DialogResult:
     """A one-line answer outside the dialog flow (too long, too many messages), state unchanged."""
-    turn = _Turn(ctx)
+    turn = Turn(ctx)
     turn.intent = intent
     turn.say(key, turn.back_to_menu(), **params)
     return turn.result()
@@ -314,7 +273,7 @@ def link_result(
     ctx: Context, status: LinkStatus, *, first_name: str = "", retry_minutes: int = 0
 ) -> DialogResult:
     """The replies after a koppelcode attempt, given what the case said about it."""
-    turn = _Turn(ctx)
+    turn = Turn(ctx)
     turn.intent = "koppelcode"
     if status == "linked":
         turn.state["step"] = "menu"

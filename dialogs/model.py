@@ -16,6 +16,7 @@ class Inbound:
     kind: InboundKind
     text: str = ""
     payload: str | None = None
+    dutch: str | None = None  # machine translation of text in a language outside the eight, for matching
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ class CaseView:
 
     first_name: str
     appointments: tuple[AppointmentView, ...] = ()
+    target_group: str = "overig"
+    brp_date: dt.date | None = None
+    pip_signed_date: dt.date | None = None
+    termijn_end: dt.date | None = None
+    klantmanager: str | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,48 @@ class AttemptLink:
 
 @dataclass(frozen=True)
 class RequestHandoff:
-    pass
+    reason: str = "person_requested"
 
 
-Effect = GiveConsent | DeclineConsent | SetLanguage | AttemptLink | RequestHandoff
+@dataclass(frozen=True)
+class RaiseSafetyAlert:
+    """A confidential alert for the designated role; the message text never goes into it."""
+
+    category: str
+
+
+@dataclass(frozen=True)
+class RecordFeedback:
+    article_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True)
+class RecordUnanswered:
+    """A question the knowledge base could not answer with confidence (for staff review)."""
+
+    outcome: str  # clarify | none
+    candidates: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class ShowArticle:
+    """Which article was given (for per-article statistics)."""
+
+    article_id: str
+
+
+Effect = (
+    GiveConsent
+    | DeclineConsent
+    | SetLanguage
+    | AttemptLink
+    | RequestHandoff
+    | RaiseSafetyAlert
+    | RecordFeedback
+    | RecordUnanswered
+    | ShowArticle
+)
 
 
 @dataclass

@@ -27,6 +27,17 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_FOLD = str.maketrans({"ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه", "ı": "i", "ё": "е", "ـ": None})
+
+
+def fold(text: str) -> str:
+    """``normalise`` plus what people leave out or spell both ways: accents and marks, Arabic and
+    Persian letter variants, Turkish dotless i. For matching only, never for display."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return normalise(unicodedata.normalize("NFC", stripped)).translate(_FOLD)
+
+
 _GREETING_SET = {normalise(g) for words in GREETINGS.values() for g in words}
 _MENU_SET = {normalise(w) for w in MENU_WORDS}
 

@@ -22,7 +22,15 @@ CORPUS = [
     "Merhaba, randevum hakkında bir sorum var.",
     "مرحبا، لدي سؤال عن موعدي.",
 ]
-NAMES = {"nl": "Dutch", "en": "English", "ar": "Arabic", "tr": "Turkish", "uk": "Ukrainian", "fa": "Persian"}
+NAMES = {
+    "nl": "Dutch",
+    "en": "English",
+    "ar": "Arabic",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "fa": "Persian",
+    "de": "German",
+}
 
 
 def build(

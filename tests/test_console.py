@@ -23,6 +23,9 @@ ROUTES = [
     ("POST", "/console/participants/{participant}/koppelcode"),
     ("GET", "/console/staff"),
     ("GET", "/console/delivery"),
+    ("GET", "/console/knowledge"),
+    ("GET", "/console/knowledge/unanswered"),
+    ("GET", "/console/safety"),
 ]
 # Which roles may use each route (anonymous visitors are sent to the login page everywhere).
 ALLOWED = {
@@ -33,6 +36,9 @@ ALLOWED = {
     "/console/participants/{participant}/koppelcode": {"klantmanager", "teamleider", "planner"},
     "/console/staff": {"beheerder", "teamleider"},
     "/console/delivery": {"klantmanager", "teamleider"},
+    "/console/knowledge": {"klantmanager", "teamleider", "beheerder"},
+    "/console/knowledge/unanswered": {"klantmanager", "teamleider", "beheerder"},
+    "/console/safety": {"teamleider"},  # the designated role (WEGWIJS_SAFETY_ROLE)
 }
 
 

@@ -24,7 +24,14 @@ from locales.translation.engine import TranslationService
 from tests.argos_packages import build
 
 ROOT = Path(__file__).resolve().parent.parent
-PAIRS = [("nl", "en", True), ("en", "nl", True), ("ar", "en", False), ("en", "ar", True), ("en", "uk", True)]
+PAIRS = [
+    ("nl", "en", True),
+    ("en", "nl", True),
+    ("ar", "en", False),
+    ("en", "ar", True),
+    ("en", "uk", True),
+    ("de", "en", True),
+]
 
 
 @pytest.fixture(scope="session")
@@ -319,3 +326,29 @@ async def test_inbound_texts_get_a_dutch_version_for_staff(models: Path, session
     assert rows["c"].translated_text is None and rows["c"].translation_engine == "unavailable"
     assert rows["d"].translation_engine == "identity"
     assert cached == 1
+
+
+async def test_questions_in_other_languages_are_matched_through_dutch(
+    models: Path,
+    argos_files: dict[tuple[str, str], Path],
+    sessions,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.pipeline import Pipeline
+
+    packages.install_file(argos_files[("de", "en")])  # German → English → Dutch
+    service = TranslationService(sessions, threads=1)
+    pipeline = Pipeline(sessions, settings, service)
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, "webchat", "german-speaker")
+        identities.set_language(identity, "en")
+        await identities.give_consent(session, identity)
+    await pipeline.accept(
+        identity, external_id="de1", text="Wann ist mein nächster Termin bei der Gemeinde?", schedule=False
+    )
+    turns = await pipeline.process(identity.id)
+    service.close()
+    assert turns and turns[0].intent.startswith("kb."), "it was treated as a knowledge question"
+    async with sessions() as session:
+        pairs = [(r.source, r.target) for r in await session.scalars(select(TranslationCacheEntry))]
+    assert ("de", "nl") in pairs, "the German text went through machine translation to Dutch"

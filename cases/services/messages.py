@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
-from cases.services import audit
 from cases.services.participants import visible_to
 
 
@@ -167,16 +166,6 @@ def fail_inbound(message: Message, reason: str) -> None:
     message.status = "failed"
     message.error_detail = reason[:500]
     message.processed_at = utcnow()
-
-
-async def request_handoff(
-    session: AsyncSession, conversation: Conversation, identity: ChannelIdentity
-) -> None:
-    """Record that the person asked for a staff member."""
-    conversation.handoff_requested_at = utcnow()
-    await audit.record(
-        session, "chat.handoff_requested", identity_id=identity.id, participant_id=identity.participant_id
-    )
 
 
 def start_at_menu(conversation: Conversation) -> None:

@@ -116,3 +116,19 @@ def detect(text: str, chosen: str | None = None) -> Detection:
         return found  # letters Arabic does not have
     p_chosen = dict(_ranked(cleaned, CANDIDATES_BY_SCRIPT[SCRIPT_OF_LANGUAGE[chosen]])).get(chosen, 0.0)
     return Detection(chosen, p_chosen, "chosen")
+
+
+@cache
+def _full_identifier() -> langid.LanguageIdentifier:
+    return langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
+
+
+def other_language(text: str, *, min_confidence: float = 0.9, min_letters: int = 12) -> str | None:
+    """A language outside the eight that ``text`` is clearly written in (e.g. German), else None."""
+    cleaned = _NOISE.sub(" ", text)
+    if sum(_letters_by_script(cleaned).values()) < min_letters:
+        return None
+    language, probability = _full_identifier().classify(cleaned)
+    if language in LANGUAGES or probability < min_confidence:
+        return None
+    return str(language)
