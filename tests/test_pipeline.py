@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.pipeline import Pipeline
 from cases.db import transaction
-from cases.models import AuditEvent, ChannelIdentity, Conversation, Message
+from cases.models import AuditEvent, ChannelIdentity, Conversation, Escalation, Message
 from cases.services import identities
 
 
@@ -114,7 +114,9 @@ async def test_asking_for_a_person_is_recorded_on_the_conversation(sessions, set
         conversation = await session.scalar(select(Conversation))
         assert conversation is not None and conversation.handoff_requested_at is not None
         actions = list(await session.scalars(select(AuditEvent.action)))
-    assert "chat.handoff_requested" in actions
+        escalation = (await session.scalars(select(Escalation))).one()
+    assert "escalation.opened.person_requested" in actions
+    assert escalation.reason == "person_requested" and not escalation.confidential and escalation.status == "open"
 
 
 async def test_bot_replies_keep_their_dutch_text_for_staff(sessions, settings) -> None:  # type: ignore[no-untyped-def]
