@@ -116,7 +116,11 @@ async def test_asking_for_a_person_is_recorded_on_the_conversation(sessions, set
         actions = list(await session.scalars(select(AuditEvent.action)))
         escalation = (await session.scalars(select(Escalation))).one()
     assert "escalation.opened.person_requested" in actions
-    assert escalation.reason == "person_requested" and not escalation.confidential and escalation.status == "open"
+    assert (
+        escalation.reason == "person_requested"
+        and not escalation.confidential
+        and escalation.status == "open"
+    )
 
 
 async def test_bot_replies_keep_their_dutch_text_for_staff(sessions, settings) -> None:  # type: ignore[no-untyped-def]
