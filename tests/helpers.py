@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.db import transaction
-from cases.models import Participant, StaffUser
-from cases.services import participants, staff
+from cases.models import ChannelIdentity, Participant, StaffUser
+from cases.services import identities, participants, staff
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,6 +44,20 @@ async def make_participant(
             brp_date=dt.date(2026, 1, 5),
             **extra,
         )
+
+
+async def consented_identity(
+    sessions: async_sessionmaker[AsyncSession],
+    external_id: str,
+    language: str = "nl",
+    channel: str = "webchat",
+) -> ChannelIdentity:
+    """A chat identity that chose ``language`` and gave consent (the state after the first screens)."""
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, channel, external_id)
+        identities.set_language(identity, language)
+        await identities.give_consent(session, identity)
+    return identity
 
 
 def csrf_from(html: str) -> str:

@@ -27,7 +27,7 @@ from dialogs.model import (
 from locales.catalog import t
 from locales.knowledge import base
 from locales.languages import LANGUAGES
-from tests.helpers import make_participant, make_staff
+from tests.helpers import consented_identity, make_participant, make_staff
 
 KB = base.default()
 EVAL = load_eval()
@@ -218,10 +218,7 @@ def test_who_is_my_contact() -> None:
 
 async def test_articles_feedback_and_unanswered_land_in_the_database(sessions, settings) -> None:  # type: ignore[no-untyped-def]
     pipeline = Pipeline(sessions, settings)
-    async with transaction(sessions) as session:
-        identity = await identities.get_or_create(session, "webchat", "kb-user")
-        identities.set_language(identity, "nl")
-        await identities.give_consent(session, identity)
+    identity = await consented_identity(sessions, "kb-user", "nl")
     await pipeline.accept(identity, external_id="q1", text=PIP_QUESTION, schedule=False)
     await pipeline.accept(identity, external_id="q2", kind="button", payload="fb:pip:0", schedule=False)
     await pipeline.accept(
@@ -283,10 +280,7 @@ async def test_staff_see_review_status_feedback_and_unanswered_questions(client,
     from tests.helpers import login
 
     pipeline = Pipeline(sessions, settings)
-    async with transaction(sessions) as session:
-        identity = await identities.get_or_create(session, "webchat", "asker")
-        identities.set_language(identity, "tr")
-        await identities.give_consent(session, identity)
+    identity = await consented_identity(sessions, "asker", "tr")
     await pipeline.accept(identity, external_id="a", kind="button", payload="kb:tolk", schedule=False)
     await pipeline.accept(identity, external_id="b", kind="button", payload="fb:tolk:1", schedule=False)
     await pipeline.accept(identity, external_id="c", text="en yakın eczane nerede", schedule=False)

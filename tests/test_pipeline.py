@@ -10,15 +10,11 @@ from bot.pipeline import Pipeline
 from cases.db import transaction
 from cases.models import AuditEvent, ChannelIdentity, Conversation, Escalation, Message
 from cases.services import identities
+from tests.helpers import consented_identity
 
 
-async def _identity(sessions, external_id: str = "user-1", consented: bool = True) -> ChannelIdentity:  # type: ignore[no-untyped-def]
-    async with transaction(sessions) as session:
-        identity = await identities.get_or_create(session, "webchat", external_id)
-        identities.set_language(identity, "nl")
-        if consented:
-            await identities.give_consent(session, identity)
-    return identity
+async def _identity(sessions, external_id: str = "user-1") -> ChannelIdentity:  # type: ignore[no-untyped-def]
+    return await consented_identity(sessions, external_id)
 
 
 async def _count(sessions, direction: str) -> int:  # type: ignore[no-untyped-def]

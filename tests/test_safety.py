@@ -8,14 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.pipeline import Pipeline
-from cases.db import transaction
 from cases.models import AuditEvent, Escalation
-from cases.services import identities
 from dialogs import engine, safety
 from dialogs.model import Context, Inbound, RaiseSafetyAlert
 from locales.catalog import t
 from locales.languages import LANGUAGES
-from tests.helpers import login, make_staff
+from tests.helpers import consented_identity, login, make_staff
 
 LEXICON = tomllib.loads(safety.LEXICON.read_text(encoding="utf-8"))
 
@@ -53,10 +51,7 @@ def test_the_safe_answer_comes_first_even_before_consent(language: str) -> None:
 async def test_alert_is_confidential_and_never_quotes_the_message(client, sessions, settings) -> None:  # type: ignore[no-untyped-def]
     message = LEXICON["signals"]["nl"][0]
     pipeline = Pipeline(sessions, settings)
-    async with transaction(sessions) as session:
-        identity = await identities.get_or_create(session, "webchat", "in-danger")
-        identities.set_language(identity, "nl")
-        await identities.give_consent(session, identity)
+    identity = await consented_identity(sessions, "in-danger", "nl")
     await pipeline.accept(identity, external_id="s1", text=message, schedule=False)
     await pipeline.process(identity.id)
     async with sessions() as session:
