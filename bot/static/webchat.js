@@ -33,7 +33,9 @@
     if (m.id) shown.add(m.id);
     const li = document.createElement("li");
     li.className = "msg " + (m.direction === "in" ? "in" : "out");
-    li.dir = "auto";
+    // Bot texts know their language; "auto" would follow a leading Latin term (PIP, DUO) and lay out
+    // an Arabic paragraph left-to-right. What people type keeps "auto".
+    li.dir = m.direction === "out" && m.dir ? m.dir : "auto";
     if (m.language) li.lang = m.language;
     const p = document.createElement("div");
     p.textContent = m.text;
