@@ -30,17 +30,31 @@ MARGIN = 0.03  # and this much ahead of the next topic (else: ask which one)
 CLARIFY_AT = 0.12  # below this: no match at all
 
 
+def consonant_skeleton(word: str) -> str:
+    """Ethiopic syllables reduced to their consonant (the first of each row of eight in Unicode).
+
+    Tigrinya inflection and spelling mostly change a syllable's vowel, so the skeleton finds the
+    same word in other forms, as dropping vowel marks does for Arabic.
+    """
+    return "".join(chr(cp - (cp - 0x1200) % 8) if 0x1200 <= (cp := ord(ch)) <= 0x137F else ch for ch in word)
+
+
 def features(text: str, stopwords: frozenset[str] = frozenset()) -> Counter[str]:
-    """Character n-grams of each word (padded with spaces) and the words themselves."""
+    """Character n-grams of each word (padded with spaces), the words themselves, and for
+    Ethiopic words their consonant skeleton as well."""
     found: Counter[str] = Counter()
     for word in fold(text).split():
         if word in stopwords:
             continue
-        found[f"w:{word}"] += WORD_WEIGHT
-        padded = f" {word} "
-        for n in NGRAMS:
-            for i in range(len(padded) - n + 1):
-                found[padded[i : i + n]] += 1
+        forms = [("", word)]
+        if (skeleton := consonant_skeleton(word)) != word:
+            forms.append(("s", skeleton))
+        for tag, form in forms:
+            found[f"w{tag}:{form}"] += WORD_WEIGHT
+            padded = f" {form} "
+            for n in NGRAMS:
+                for i in range(len(padded) - n + 1):
+                    found[tag + padded[i : i + n]] += 1
     return found
 
 

@@ -294,3 +294,12 @@ async def test_staff_see_review_status_feedback_and_unanswered_questions(client,
     assert "<td>1</td><td>1</td><td>0</td>" in row[: row.index("</tr>")], "shown once, helpful once"
     unanswered = await (await client.get("/console/knowledge/unanswered")).text()
     assert "en yakın eczane nerede" in unanswered
+
+
+def test_ethiopic_words_also_match_by_consonant_skeleton() -> None:
+    from dialogs.matcher import consonant_skeleton, features
+
+    assert consonant_skeleton("ትምህርቲ") == "ተመሀረተ"  # "lesson": every syllable to its first-order form
+    assert consonant_skeleton("ትምህርቲ") == consonant_skeleton("ተምሃሪ")[:3] + "ረተ"  # "student" shares the root
+    assert consonant_skeleton("PIP") == "PIP"
+    assert "ws:ተመሀረተ" in features("ትምህርቲ") and "ws:pip" not in features("PIP")
