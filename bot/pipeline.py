@@ -41,6 +41,7 @@ from dialogs.model import (
 )
 from locales.catalog import t
 from locales.languages import supported
+from locales.translation import packages
 from locales.translation.detect import other_language
 from locales.translation.engine import TranslationService
 
@@ -184,7 +185,7 @@ class Pipeline:
     async def _dutch_for_matching(self, identity_id: int) -> tuple[int, str] | None:
         """Text in a language outside the eight: translate it to Dutch *before* the write transaction,
         so no lock is held while a model works. Returns (message id, Dutch text) or None."""
-        if self.translator is None:
+        if self.translator is None or not packages.installed():
             return None
         async with self.sessions() as session:
             pending = await messages.pending_inbound(session, identity_id, limit=1)

@@ -6,7 +6,6 @@ Every setting has a one-line error message on a bad value, so start-up stops wit
 from __future__ import annotations
 
 import secrets
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -131,11 +130,6 @@ class Settings(BaseSettings):
         """
         names = ("token",) if polling else ("token", "secret")
         return [f"WEGWIJS_TELEGRAM_{n.upper()}" for n in names if not getattr(self, f"telegram_{n}")]
-
-    @cached_property
-    def async_database_url(self) -> str:
-        """The database URL with the async driver filled in."""
-        return normalise_database_url(self.database_url)
 
     def effective_secret_key(self) -> str:
         """The secret key; demo mode without one gets a fresh random key (sessions end on restart)."""

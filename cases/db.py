@@ -38,11 +38,6 @@ def normalise_database_url(url: str) -> str:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(url: str) -> AsyncEngine:
     """Create the async engine for ``url`` (any accepted form), with SQLite tuned for a web app."""
     async_url = normalise_database_url(url)

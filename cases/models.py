@@ -182,10 +182,9 @@ class Conversation(Base):
     identity: Mapped[ChannelIdentity] = relationship(lazy="joined")
 
 
-INBOUND_STATUSES = ("received", "processed", "failed")
-# queued → sending (claimed by a sender) → sent → delivered → read; or failed / dead (gave up after
-# retries); held: waiting for the person to open the WhatsApp window (a template was sent instead).
-OUTBOUND_STATUSES = ("queued", "sending", "held", "sent", "delivered", "read", "failed", "dead")
+# Message.status — inbound: received → processed (or failed). Outbound: queued → sending (claimed by
+# a sender) → sent → delivered → read; or failed / dead (gave up after retries); held: waiting for the
+# person to open the WhatsApp window (a template was sent instead).
 
 
 class Message(Base):
@@ -291,9 +290,6 @@ class UnansweredQuestion(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
-APPOINTMENT_STATUSES = ("planned", "cancelled", "attended", "no_show")
-
-
 class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (Index("ix_appointments_participant_starts", "participant_id", "starts_at"),)
@@ -305,7 +301,9 @@ class Appointment(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
     location: Mapped[str] = mapped_column(String(300), default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    status: Mapped[str] = mapped_column(String(12), default="planned")
+    status: Mapped[str] = mapped_column(
+        String(12), default="planned"
+    )  # planned | cancelled | attended | no_show
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

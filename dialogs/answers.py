@@ -156,46 +156,34 @@ def question(turn: Turn, text: str, match: matching.Match) -> None:
 
 def _personal(turn: Turn, article: base.Article, case: CaseView) -> None:
     if article.topic == "contactpersoon":
-        key_params = _contact(case)
-        turn.say(key_params[0], turn.back_to_menu(), **key_params[1])
+        key, params = _contact(case)
+        turn.say(key, turn.back_to_menu(), **params)
         return
-    lines: list[tuple[str, dict[str, object]]] = []
-    today = dt.datetime.now(dt.UTC).date()
-    if case.pip_signed_date is None:
-        lines.append(("personal.phase.before_pip", {}))
-        if case.brp_date is not None:
-            lines.append(("personal.pip_deadline", {"date": _date(case.brp_date + PIP_DUE, turn.lang)}))
-    else:
-        end = case.termijn_end or case.pip_signed_date
-        lines.append(("personal.phase.route", {"date": _date(end, turn.lang)}))
-        if today >= case.pip_signed_date + VERLENGING_FROM:
-            lines.append(("personal.verlenging_open", {}))
-    if case.appointments:
-        nxt = case.appointments[0]
-        date, time = format_local_datetime(nxt.starts_at, turn.lang, turn.ctx.timezone)
-        kind = t(turn.lang, f"appointment_type.{nxt.type_key}")
-        lines.append(("personal.next_appointment", {"type": kind, "date": date, "time": time}))
-    else:
-        lines.append(("personal.no_appointment", {}))
-    text = "\n".join(t(turn.lang, k, **p) for k, p in lines)
-    dutch = "\n".join(t("nl", k, **_dutch_params(p, case, turn)) for k, p in lines)
+    text, dutch = (_status(case, lang, turn.ctx.timezone) for lang in (turn.lang, "nl"))
     turn.say_text(text, dutch, (topic_button(turn, "contactpersoon"), *turn.back_to_menu()))
 
 
-def _dutch_params(params: dict[str, object], case: CaseView, turn: Turn) -> dict[str, object]:
-    """The same facts formatted for the Dutch version staff read."""
-    if turn.lang == "nl" or not params:
-        return params
-    out = dict(params)
-    if "type" in out and case.appointments:
+def _status(case: CaseView, lang: str, timezone: str) -> str:
+    """Where the person stands: phase, the date that matters next, and the next appointment."""
+    lines = []
+    if case.pip_signed_date is None:
+        lines.append(t(lang, "personal.phase.before_pip"))
+        if case.brp_date is not None:
+            lines.append(t(lang, "personal.pip_deadline", date=_date(case.brp_date + PIP_DUE, lang)))
+    else:
+        lines.append(
+            t(lang, "personal.phase.route", date=_date(case.termijn_end or case.pip_signed_date, lang))
+        )
+        if dt.datetime.now(dt.UTC).date() >= case.pip_signed_date + VERLENGING_FROM:
+            lines.append(t(lang, "personal.verlenging_open"))
+    if case.appointments:
         nxt = case.appointments[0]
-        out["type"] = t("nl", f"appointment_type.{nxt.type_key}")
-        out["date"], out["time"] = format_local_datetime(nxt.starts_at, "nl", turn.ctx.timezone)
-    elif "date" in out:
-        end = case.termijn_end or case.pip_signed_date
-        source = (case.brp_date + PIP_DUE) if case.pip_signed_date is None and case.brp_date else end
-        out["date"] = _date(source, "nl") if source else out["date"]
-    return out
+        date, time = format_local_datetime(nxt.starts_at, lang, timezone)
+        kind = t(lang, f"appointment_type.{nxt.type_key}")
+        lines.append(t(lang, "personal.next_appointment", type=kind, date=date, time=time))
+    else:
+        lines.append(t(lang, "personal.no_appointment"))
+    return "\n".join(lines)
 
 
 def _contact(case: CaseView) -> tuple[str, dict[str, object]]:

@@ -20,6 +20,7 @@ from locales.languages import LANGUAGES
 PIVOT = "en"
 SENTENCE_SPLITTER = Path(__file__).with_name("sentence_splitter.onnx")
 _directory: Path | None = None
+_installed: list[InstalledPackage] | None = None  # read from disk once; cleared when packages change
 
 
 class PackageError(Exception):
@@ -73,6 +74,8 @@ def _require_directory() -> Path:
 
 
 def _clear_caches() -> None:
+    global _installed
+    _installed = None
     from argostranslate import translate
 
     translate.get_installed_languages.cache_clear()
@@ -81,7 +84,13 @@ def _clear_caches() -> None:
 
 def installed() -> list[InstalledPackage]:
     """The translation packages in the package folder."""
-    directory = _require_directory()
+    global _installed
+    if _installed is None:
+        _installed = _read_installed(_require_directory())
+    return _installed
+
+
+def _read_installed(directory: Path) -> list[InstalledPackage]:
     found = []
     for path in sorted(directory.iterdir()):
         meta = path / "metadata.json"
