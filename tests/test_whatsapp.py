@@ -362,13 +362,18 @@ async def test_window_closed_error_falls_back_to_the_template(wa_settings, sessi
 async def test_rate_limits_are_retried_with_back_off(code: int, wa_settings, sessions, graph) -> None:  # type: ignore[no-untyped-def]
     message_id = await _queue_reply(sessions, last_inbound_hours_ago=1)
     graph.script(*GraphAPI.error(code, "Rate limit hit"))
-    sender, client = await _sender(wa_settings, sessions)
+    # A back-off long enough that "still waiting" can be seen on a busy machine.
+    settings = wa_settings.model_copy(
+        update={"outbox_retry_base_seconds": 0.5, "outbox_retry_max_seconds": 0.5}
+    )
+    sender, client = await _sender(settings, sessions)
     await sender.run_once()
     async with sessions() as session:
         waiting = await session.get(Message, message_id)
         assert waiting is not None and waiting.status == "queued" and waiting.error_code == str(code)
         assert waiting.next_attempt_at is not None and waiting.next_attempt_at > dt.datetime.now(dt.UTC)
-    await asyncio.sleep(0.1)
+    assert await sender.run_once() == 0, "not before the back-off has passed"
+    await asyncio.sleep(0.7)
     await sender.run_once()
     async with sessions() as session:
         done = await session.get(Message, message_id)
