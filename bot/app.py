@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import calendar
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import STATIC_DIR, WebChatHub, page
 from bot.channels.whatsapp import WhatsAppClient, WhatsAppWebhook
@@ -17,9 +19,11 @@ from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.translations import TranslationWorker
 from cases.db import create_engine, session_factory
+from cases.models import Appointment
 from console.app import create_console_app
 from locales.translation import packages
 from locales.translation.engine import TranslationService
+from scheduler.reminders import ReminderDispatcher
 from scheduler.runner import create_scheduler
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,24 @@ async def console_redirect(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/console/")
 
 
+async def calendar_file(request: web.Request) -> web.StreamResponse:
+    """An appointment's ICS file, for the holder of the link the chat gave (404 otherwise)."""
+    pipeline = request.app[PIPELINE_KEY]
+    appointment_id = int(request.match_info["id"])
+    async with pipeline.sessions() as session:
+        appointment = await session.get(Appointment, appointment_id)
+    if (
+        appointment is None
+        or not pipeline.link_key
+        or not hmac.compare_digest(
+            calendar.token(pipeline.link_key, appointment.id, appointment.participant_id),
+            request.match_info["token"],
+        )
+    ):
+        raise web.HTTPNotFound(text="Niet gevonden.")
+    return calendar.response(appointment, appointment.participant.preferred_language)
+
+
 def channel_status(settings: Settings) -> list[str]:
     """One line per channel: on, or off with the settings that are missing."""
     lines = ["web chat: on (/)"]
@@ -100,6 +122,7 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     translator = TranslationService(sessions, threads=settings.translation_threads)
     pipeline = Pipeline(sessions, settings, translator)
     hub = WebChatHub(pipeline)
+    dispatcher = ReminderDispatcher(sessions, settings, on_queued=pipeline.deliver)
     sender = OutboxSender(sessions, settings)
     translation_worker = TranslationWorker(sessions, translator)
     pipeline.after_turn(translation_worker.wake)
@@ -125,7 +148,8 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/console", console_redirect)
     app.router.add_static("/static", STATIC_DIR)
-    app.add_subapp("/console", create_console_app(settings, sessions))
+    app.router.add_get(r"/calendar/{id:\d+}/{token:[0-9a-f]{32}}.ics", calendar_file)
+    app.add_subapp("/console", create_console_app(settings, sessions, dispatcher, pipeline.deliver))
     if whatsapp is not None:
         webhook = WhatsAppWebhook(pipeline, settings)
         app.router.add_get("/webhooks/whatsapp", webhook.verify)
@@ -144,7 +168,7 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
             await telegram.start()
         await pipeline.start()
         await sender.start()
-        scheduler = create_scheduler(pipeline)
+        scheduler = create_scheduler(pipeline, dispatcher)
         scheduler.start()
         yield
         # Stop taking work in, finish what was accepted, send what it produced.

@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="target", required=True)
     p.set_defaults(func=cmd_translate_text)
 
+    rem = sub.add_parser("reminders", help="reminders and deadlines").add_subparsers(metavar="ACTION")
+    p = rem.add_parser("dispatch", help="hand every due reminder to the outbox now (as the scheduler does)")
+    p.set_defaults(func=cmd_reminders_dispatch)
+    p = rem.add_parser("scan", help="plan the deadline reminders and tasks that are due (daily job)")
+    p.set_defaults(func=cmd_reminders_scan)
+
     p = sub.add_parser("ask", help="answer a message as the bot would, for a consented web-chat user")
     p.add_argument("text", nargs="?", help="the message")
     p.add_argument("--lang", help="language code: nl en ar ti fa tr uk so")
@@ -135,7 +141,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args, demo=True, cookie_secure=False)
     upgrade_database(settings.database_url)
-    loaded = asyncio.run(_run_in_db(settings, load_demo_data))
+    rules = settings.planning()
+    loaded = asyncio.run(_run_in_db(settings, lambda session: load_demo_data(session, rules)))
     base = f"http://{settings.host}:{settings.port}"
     print("Wegwijs demo", "(demo data loaded)" if loaded else "(existing data kept)")
     print(f"  database : {settings.database_url}")
@@ -218,6 +225,44 @@ def cmd_koppelcode(args: argparse.Namespace) -> int:
         return 1
     code, expires_at = result
     print(f"{code}  (valid until {expires_at:%Y-%m-%d %H:%M} UTC, single use)")
+    return 0
+
+
+def cmd_reminders_dispatch(args: argparse.Namespace) -> int:
+    from scheduler.reminders import ReminderDispatcher
+
+    settings = _settings(args)
+
+    async def work() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            report = await ReminderDispatcher(session_factory(engine), settings).run()
+        finally:
+            await engine.dispose()
+        print(f"{report.sent} sent to the outbox, {report.tasks} tasks, {report.skipped} skipped", flush=True)
+
+    asyncio.run(work())
+    return 0
+
+
+def cmd_reminders_scan(args: argparse.Namespace) -> int:
+    from scheduler import deadlines
+
+    settings = _settings(args)
+
+    async def work() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            report = await deadlines.scan(session_factory(engine), settings)
+        finally:
+            await engine.dispose()
+        print(
+            f"{report.participants} participants scanned: {report.reminders} reminders "
+            f"and {report.tasks} tasks due (each stored once)",
+            flush=True,
+        )
+
+    asyncio.run(work())
     return 0
 
 

@@ -37,6 +37,8 @@ class Outgoing:
     buttons: list[dict[str, str]]
     language: str
     last_inbound_at: dt.datetime | None
+    template_kind: str | None = None  # outside the window, send this template instead of holding
+    template_params: list[str] | None = None
 
     @property
     def window_open(self) -> bool:
@@ -147,6 +149,8 @@ class OutboxSender:
             buttons=list(message.buttons or []),
             language=message.language or person.language or "nl",
             last_inbound_at=last_in,
+            template_kind=message.template_kind,
+            template_params=message.template_params,
         )
 
     async def _send_one(self, message: Message, out: Outgoing | None) -> None:
@@ -193,7 +197,19 @@ class OutboxSender:
     async def _hold(
         self, session: AsyncSession, client: ChannelClient, message: Message, out: Outgoing
     ) -> None:
-        """Window closed: send one neutral template (once per waiting batch) and hold the text."""
+        """Window closed: a reminder goes out as its own template (date, time, quick replies); any
+        other text waits, announced by one neutral template (once per waiting batch)."""
+        if out.template_kind:
+            result, template = await client.send_template(out, out.template_kind)
+            if result.outcome == "sent":
+                await outbox.record_sent(session, message.id, result.external_id, template=template)
+            elif result.outcome == "retry":
+                await self._retry_or_give_up(session, message, result)
+            else:
+                await outbox.record_failed(
+                    session, message.id, code=result.code or "template_failed", detail=result.detail
+                )
+            return
         if await outbox.has_held(session, message.identity_id):
             await outbox.record_held(session, message.id, template=None)
             return

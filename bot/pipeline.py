@@ -18,26 +18,47 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import calendar
 from bot.settings import Settings
 from cases.db import transaction
 from cases.models import ChannelIdentity, Conversation, Message
-from cases.services import appointments, escalations, identities, knowledge, koppelcode, messages, outbox
+from cases.services import (
+    appointments,
+    checklists,
+    escalations,
+    identities,
+    knowledge,
+    koppelcode,
+    messages,
+    outbox,
+    participants,
+)
+from dialogs import appointments as appointment_flow
 from dialogs import engine
 from dialogs.model import (
     AppointmentView,
     AttemptLink,
+    BookSlot,
+    CancelAppointment,
     CaseView,
+    ConfirmAppointment,
     Context,
     DeclineConsent,
     DialogResult,
+    DocumentView,
     GiveConsent,
     Inbound,
+    MarkDocument,
+    OfferSlots,
     RaiseSafetyAlert,
     RecordFeedback,
     RecordUnanswered,
     RequestHandoff,
+    RequestTolk,
     SetLanguage,
+    SetReminders,
     ShowArticle,
+    SlotView,
 )
 from locales.catalog import t
 from locales.languages import supported
@@ -83,6 +104,8 @@ class Pipeline:
         self.sessions = sessions
         self.settings = settings
         self.translator = translator
+        self.planning = settings.planning()
+        self.link_key = settings.effective_secret_key() if settings.secret_key or settings.demo else ""
         self._deliverers: dict[str, Deliver] = {}
         self._after_turn: list[Deliver] = []
         self._queue: asyncio.Queue[int] = asyncio.Queue()
@@ -94,6 +117,11 @@ class Pipeline:
     def register_channel(self, channel: str, deliver: Deliver) -> None:
         """Tell the pipeline how to hand queued outbound messages of ``channel`` to the platform."""
         self._deliverers[channel] = deliver
+
+    async def deliver(self, channel: str, identity_id: int) -> None:
+        """Hand queued outbound messages of one identity to its channel (used after reminders)."""
+        if deliver := self._deliverers.get(channel):
+            await deliver(identity_id)
 
     def after_turn(self, hook: Deliver) -> None:
         """Call ``hook(identity_id)`` after messages of an identity were handled (e.g. translation)."""
@@ -277,24 +305,46 @@ class Pipeline:
     ) -> Context:
         case = None
         if identity.participant_id is not None and identity.participant is not None:
-            upcoming = await appointments.upcoming(session, identity.participant_id)
-            person = identity.participant
-            case = CaseView(
-                first_name=person.first_name,
-                appointments=tuple(AppointmentView(a.type_key, a.starts_at, a.location) for a in upcoming),
-                target_group=person.target_group,
-                brp_date=person.brp_date,
-                pip_signed_date=person.pip_signed_date,
-                termijn_end=person.termijn_end,
-                klantmanager=person.klantmanager.name if person.klantmanager else None,
-                team=person.team.name if person.team else None,
-            )
+            case = await self._case_view(session, identity)
         return Context(
             language=identity.language,
             consented=identity.consent_given_at is not None,
             state=dict(conversation.state or {}),
             case=case,
             timezone=self.settings.timezone,
+        )
+
+    async def _case_view(self, session: AsyncSession, identity: ChannelIdentity) -> CaseView:
+        """What the engine may know of the linked participant's case."""
+        person = identity.participant
+        assert person is not None
+        upcoming = await appointments.upcoming(session, person.id)
+        documents = await checklists.open_items(session, person.id)
+        base = self.settings.base_url()
+        return CaseView(
+            first_name=person.first_name,
+            appointments=tuple(
+                AppointmentView(
+                    a.type_key,
+                    a.starts_at,
+                    a.location,
+                    id=a.id,
+                    duration_minutes=a.duration_minutes,
+                    location_kind=a.location_kind,
+                    confirmed=a.confirmed_at is not None,
+                    tolk_needed=a.tolk_needed,
+                    calendar_url=calendar.url(base, self.link_key, a.id, person.id) if self.link_key else "",
+                )
+                for a in upcoming
+            ),
+            target_group=person.target_group,
+            brp_date=person.brp_date,
+            pip_signed_date=person.pip_signed_date,
+            termijn_end=person.termijn_end,
+            klantmanager=person.klantmanager.name if person.klantmanager else None,
+            team=person.team.name if person.team else None,
+            documents=tuple(DocumentView(d.id, d.item_key, d.status, d.appointment_id) for d in documents),
+            reminders_stopped=person.reminders_stopped_at is not None,
         )
 
     async def _apply(
@@ -332,6 +382,14 @@ class Pipeline:
                 knowledge.record_unanswered(
                     session, message, result.language, effect.outcome, effect.candidates
                 )
+            elif isinstance(
+                effect,
+                ConfirmAppointment | CancelAppointment | RequestTolk | MarkDocument | SetReminders,
+            ):
+                await self._apply_case_change(session, identity, effect, result.language)
+            elif isinstance(effect, OfferSlots | BookSlot):
+                follow = await self._new_time(session, identity, conversation, result, effect)
+                result = dataclasses.replace(result, replies=result.replies + follow.replies)
             elif isinstance(effect, AttemptLink):
                 outcome = await koppelcode.redeem(
                     session,
@@ -357,6 +415,91 @@ class Pipeline:
                     result.escalated,
                 )
         return result
+
+    async def _apply_case_change(
+        self,
+        session: AsyncSession,
+        identity: ChannelIdentity,
+        effect: ConfirmAppointment | CancelAppointment | RequestTolk | MarkDocument | SetReminders,
+        language: str,
+    ) -> None:
+        """A tap on an appointment, document or reminder button: change the case (only the person's own)."""
+        person_id = identity.participant_id
+        if person_id is None:
+            return
+        if isinstance(effect, SetReminders):
+            await participants.set_reminders(session, person_id, on=effect.on, identity_id=identity.id)
+            return
+        if isinstance(effect, MarkDocument):
+            await checklists.set_by_person(
+                session, effect.item_id, person_id, effect.status, identity_id=identity.id
+            )
+            if effect.status == "need_help" and identity.participant is not None:
+                from cases.services import tasks
+
+                await tasks.add(
+                    session,
+                    participant=identity.participant,
+                    kind="document_help",
+                    text="Deelnemer vraagt hulp bij een document voor de afspraak",
+                    dedupe_key=f"dochelp:{effect.item_id}",
+                )
+            return
+        appointment = await appointments.get_for_participant(
+            session, effect.appointment_id, person_id, lock=True
+        )
+        if appointment is None or appointment.status != "planned":
+            return
+        if isinstance(effect, ConfirmAppointment):
+            await appointments.confirm(session, appointment, identity_id=identity.id)
+        elif isinstance(effect, CancelAppointment):
+            await appointments.cancel(
+                session, self.planning, appointment, reason=effect.reason, identity_id=identity.id
+            )
+        elif isinstance(effect, RequestTolk):
+            await appointments.request_tolk(session, appointment, language=language, identity_id=identity.id)
+
+    async def _new_time(
+        self,
+        session: AsyncSession,
+        identity: ChannelIdentity,
+        conversation: Conversation,
+        result: DialogResult,
+        effect: OfferSlots | BookSlot,
+    ) -> DialogResult:
+        """Offer free slots for an appointment, or book the chosen one (a missed one is booked anew)."""
+        person = identity.participant
+        ctx = dataclasses.replace(
+            await self._context(session, identity, conversation), state=result.state, language=result.language
+        )
+        appointment = (
+            await appointments.get_for_participant(session, effect.appointment_id, person.id, lock=True)
+            if person is not None
+            else None
+        )
+        if appointment is None or appointment.status not in ("planned", "no_show"):
+            return appointment_flow.not_found(ctx)
+        zone = self.settings.timezone
+        if isinstance(effect, BookSlot):
+            if appointment.status == "no_show":
+                new = await appointments.rebook_into_slot(
+                    session, self.planning, appointment, effect.slot_id, identity_id=identity.id
+                )
+                booked, appointment = new is not None, new or appointment
+            else:
+                booked = await appointments.book_slot(
+                    session, self.planning, appointment, effect.slot_id, identity_id=identity.id
+                )
+            if booked:
+                ctx = dataclasses.replace(ctx, case=await self._case_view(session, identity))
+                view = ctx.case.appointment(appointment.id) if ctx.case else None
+                if view is not None:
+                    return appointment_flow.booking_result(ctx, view)
+        free = await appointments.free_slots(session, appointment, zone)
+        if not free and isinstance(effect, OfferSlots) and appointment.status == "planned":
+            await appointments.request_reschedule(session, appointment, identity_id=identity.id)
+        offered = tuple(SlotView(s.id, s.starts_at, s.location_kind) for s in free)
+        return appointment_flow.slots_offer(ctx, appointment.id, offered, taken=isinstance(effect, BookSlot))
 
     async def _fail_next(self, identity_id: int, exc: Exception) -> Turn | None:
         """Mark the oldest waiting message failed and apologise, so one bad message blocks nothing."""

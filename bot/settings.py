@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.db import normalise_database_url
+from scheduler.rules import QuietHours
+
+if TYPE_CHECKING:
+    from cases.services.appointments import PlanningRules
 
 DEFAULT_DB_PATH = Path("wegwijs.db")
 
@@ -58,7 +63,10 @@ class Settings(BaseSettings):
     whatsapp_api_base: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     # Approved template per message kind, used outside the 24-hour customer-service window.
-    whatsapp_templates: dict[str, str] = {"notification": "wegwijs_nieuw_bericht"}
+    whatsapp_templates: dict[str, str] = {
+        "notification": "wegwijs_nieuw_bericht",
+        "appointment": "wegwijs_afspraak",  # body: {{1}} date, {{2}} time; 3 quick replies
+    }
     # WhatsApp template language per chat language (Somali and Tigrinya templates are not offered).
     whatsapp_template_languages: dict[str, str] = {
         "nl": "nl",
@@ -80,6 +88,21 @@ class Settings(BaseSettings):
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"
+
+    public_url: str = Field(
+        default="", description="the address people reach Wegwijs on (calendar links); empty: host and port"
+    )
+    quiet_hours_start: str = Field(default="21:00", description="no reminders from this local time …")
+    quiet_hours_end: str = Field(default="08:00", description="… until this local time")
+    appointment_types_file: Path = Field(
+        default=Path(__file__).parent.parent / "cases" / "appointment_types.toml",
+        description="appointment types: duration, place, tolk, documents, reminder offsets",
+    )
+    schedule_rules_file: Path = Field(
+        default=Path(__file__).parent.parent / "scheduler" / "rules.toml",
+        description="deadline reminders and the no-show ladder",
+    )
+    reminder_batch: int = Field(default=1000, ge=1, le=20000, description="reminders claimed per transaction")
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +133,31 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("quiet_hours_start", "quiet_hours_end")
+    @classmethod
+    def _check_clock(cls, value: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a time like 21:00") from None
+        return value
+
+    @field_validator("appointment_types_file", "schedule_rules_file")
+    @classmethod
+    def _check_rules_file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError("file not found")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
     @field_validator("telegram_secret")
     @classmethod
     def _check_telegram_secret(cls, value: str) -> str:
@@ -130,6 +178,25 @@ class Settings(BaseSettings):
         """
         names = ("token",) if polling else ("token", "secret")
         return [f"WEGWIJS_TELEGRAM_{n.upper()}" for n in names if not getattr(self, f"telegram_{n}")]
+
+    def base_url(self) -> str:
+        """Where people reach this Wegwijs (for links in messages)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.quiet_hours_start, self.quiet_hours_end, self.timezone)
+
+    def planning(self) -> PlanningRules:
+        """Appointment types, quiet hours and the no-show ladder, from the configured files."""
+        from cases import appointment_types
+        from cases.services.appointments import PlanningRules
+        from scheduler import rules
+
+        return PlanningRules(
+            types=appointment_types.load(self.appointment_types_file),
+            quiet=self.quiet_hours(),
+            ladder=rules.load(self.schedule_rules_file).ladder,
+        )
 
     def effective_secret_key(self) -> str:
         """The secret key; demo mode without one gets a fresh random key (sessions end on restart)."""

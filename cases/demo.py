@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import StaffUser, utcnow
 from cases.services import appointments, participants, staff
+from cases.services.appointments import PlanningRules
 
 DEMO_PASSWORD = "wegwijs-demo-2026"
 
@@ -45,7 +46,7 @@ DEMO_PARTICIPANTS = [
 ]
 
 
-async def load_demo_data(session: AsyncSession) -> bool:
+async def load_demo_data(session: AsyncSession, rules: PlanningRules) -> bool:
     """Load the demo set into an empty database; returns False when staff exist already."""
     if await session.scalar(select(func.count()).select_from(StaffUser)):
         return False
@@ -77,21 +78,24 @@ async def load_demo_data(session: AsyncSession) -> bool:
         if pip_ago is None:
             await appointments.create_appointment(
                 session,
-                participant_id=participant.id,
+                rules,
+                participant=participant,
                 type_key="brede_intake" if brp_ago < 80 else "pip_gesprek",
                 starts_at=_next_weekday_at(10, days_ahead=5),
                 location="Stadskantoor, Stationsplein 1, balie 4",
-                duration_minutes=90,
-                staff=by_email[km_email],
+                staff_id=by_email[km_email].id,
+                notify=False,
             )
         else:
             await appointments.create_appointment(
                 session,
-                participant_id=participant.id,
+                rules,
+                participant=participant,
                 type_key="voortgangsgesprek",
                 starts_at=_next_weekday_at(14, days_ahead=9),
                 location="Stadskantoor, Stationsplein 1, kamer 2.12",
-                staff=by_email[km_email],
+                staff_id=by_email[km_email].id,
+                notify=False,
             )
     return True
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 TARGET_GROUPS = ("statushouder", "gezinsmigrant", "overig")
 WET_REGIMES = ("Wi2013", "Wi2021")
 STAFF_ROLES = ("klantmanager", "planner", "teamleider", "beheerder")
+LEERROUTES = ("b1", "onderwijs", "b1_entree", "z")
 CHANNELS = ("webchat", "whatsapp", "telegram")
 
 
@@ -114,6 +115,10 @@ class Participant(Base):
     brp_date: Mapped[dt.date | None] = mapped_column(Date)
     pip_signed_date: Mapped[dt.date | None] = mapped_column(Date)
     termijn_end: Mapped[dt.date | None] = mapped_column(Date)
+    ontzorgen_start: Mapped[dt.date | None] = mapped_column(Date)
+    leerroute: Mapped[str | None] = mapped_column(String(20))  # b1 | onderwijs | b1_entree | z
+    provider: Mapped[str | None] = mapped_column(String(120))  # taalaanbieder
+    reminders_stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     klantmanager_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -222,6 +227,9 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     template_name: Mapped[str | None] = mapped_column(String(120))
+    template_kind: Mapped[str | None] = mapped_column(String(20))  # sent as this template outside the window
+    template_params: Mapped[list[str] | None] = mapped_column(JSON)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -290,20 +298,152 @@ class UnansweredQuestion(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
+class GroupSession(Base):
+    """One session several participants are invited to (a PVT workshop, a MAP training day)."""
+
+    __tablename__ = "group_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_key: Mapped[str] = mapped_column(String(60))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    location_kind: Mapped[str] = mapped_column(String(10))
+    location: Mapped[str] = mapped_column(String(300), default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    capacity: Mapped[int] = mapped_column(Integer, default=20)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Slot(Base):
+    """A free time a staff member published; booking it makes it taken."""
+
+    __tablename__ = "slots"
+    __table_args__ = (Index("ix_slots_free_starts", "appointment_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    type_key: Mapped[str | None] = mapped_column(String(60))  # None: any type
+    location_kind: Mapped[str] = mapped_column(String(10), default="office")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+# Appointment.status: planned → attended | no_show, or cancelled. A move keeps the row (new time).
 class Appointment(Base):
     __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointments_participant_starts", "participant_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_appointments_participant_starts", "participant_id", "starts_at"),
+        Index("ix_appointments_starts_at", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     type_key: Mapped[str] = mapped_column(String(60))
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    location_kind: Mapped[str] = mapped_column(String(10), default="office")
     location: Mapped[str] = mapped_column(String(300), default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    status: Mapped[str] = mapped_column(
-        String(12), default="planned"
-    )  # planned | cancelled | attended | no_show
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("group_sessions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    tolk_needed: Mapped[bool] = mapped_column(Boolean, default=False)
+    tolk_language: Mapped[str | None] = mapped_column(String(8))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reschedule_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(12))  # participant | staff
+    cancel_reason: Mapped[str | None] = mapped_column(String(30))
+    attendance_marked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    participant: Mapped[Participant] = relationship(lazy="joined")
+    staff: Mapped[StaffUser | None] = relationship(lazy="joined", foreign_keys=[staff_id])
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+
+# Reminder.status: pending → sent (an outbox row exists) | done (a task was made) | skipped | cancelled.
+class Reminder(Base):
+    """Something to send or do at a due time: an appointment reminder or invitation, a deadline
+    reminder, or a step of the no-show ladder. ``dedupe_key`` makes planning it twice harmless."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # appointment | deadline | ladder
+    rule: Mapped[str] = mapped_column(String(40))  # 7d, invitation, moved, cancelled, pip_due:14d, call …
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChecklistItem(Base):
+    """A document the person should bring: for one appointment, or for the case as a whole."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "appointment_id", "item_key", name="uq_checklist_items_item"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    item_key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | have | need_help | verified
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffTask(Base):
+    """Work for a klantmanager: a deadline coming up, a no-show to follow up, a person needing help."""
+
+    __tablename__ = "staff_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | done
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    participant: Mapped[Participant] = relationship(lazy="joined")
+
+
+class Campaign(Base):
+    """A message sent to a group (a session, or a segment), with its own delivery report."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,15 +14,27 @@ from aiohttp_session import setup as setup_session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from console.planning import DELIVER_KEY, DISPATCHER_KEY
+from console.planning import routes as planning_routes
 from console.security import SESSIONS_KEY, SETTINGS_KEY, cookie_storage, csrf_middleware
 from console.views import routes
+from scheduler.reminders import ReminderDispatcher
 
 HERE = Path(__file__).parent
 
 
-def create_console_app(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> web.Application:
+def create_console_app(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    dispatcher: ReminderDispatcher | None = None,
+    deliver: Callable[[str, int], Awaitable[None]] | None = None,
+) -> web.Application:
     """The console, to be mounted at ``/console``."""
     app = web.Application()
+    if dispatcher is not None:
+        app[DISPATCHER_KEY] = dispatcher
+    if deliver is not None:
+        app[DELIVER_KEY] = deliver
     app[SETTINGS_KEY] = settings
     app[SESSIONS_KEY] = sessions
     setup_session(app, cookie_storage(settings.effective_secret_key(), secure=settings.cookie_secure))
@@ -40,5 +53,6 @@ def create_console_app(settings: Settings, sessions: async_sessionmaker[AsyncSes
     env.filters["local"] = local
     env.filters["date_nl"] = lambda d: d.strftime("%d-%m-%Y") if d else "—"
     app.router.add_routes(routes)
+    app.router.add_routes(planning_routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app

@@ -12,12 +12,14 @@ from cases.models import StaffUser
 from cases.services import (
     appointments,
     audit,
+    checklists,
     escalations,
     identities,
     knowledge,
     koppelcode,
     messages,
     participants,
+    tasks,
 )
 from cases.services import staff as staff_service
 from console.security import (
@@ -30,6 +32,7 @@ from console.security import (
     staff_of,
     start_login_session,
 )
+from locales.catalog import catalog, t
 from locales.knowledge import base as knowledge_base_content
 from locales.languages import LANGUAGES
 
@@ -49,9 +52,11 @@ DELIVERY_LABELS = {
 PARTICIPANT_LIST_ROLES = ("klantmanager", "teamleider", "planner")
 KOPPELCODE_ROLES = ("klantmanager", "teamleider", "planner")
 KNOWLEDGE_ROLES = ("klantmanager", "teamleider", "beheerder")
+APPOINTMENT_ROLES = ("planner", "klantmanager", "teamleider")  # agenda, appointments, tasks
+PLANNER_ROLES = ("planner", "teamleider")  # free slots, group sessions, group messages
 
 
-async def _page(request: web.Request, template: str, **context: object) -> web.Response:
+async def render_page(request: web.Request, template: str, **context: object) -> web.Response:
     session = await get_session(request)
     context.update(
         staff=await current_staff(request),
@@ -61,6 +66,8 @@ async def _page(request: web.Request, template: str, **context: object) -> web.R
         participant_roles=PARTICIPANT_LIST_ROLES,
         delivery_labels=DELIVERY_LABELS,
         knowledge_roles=KNOWLEDGE_ROLES,
+        appointment_roles=APPOINTMENT_ROLES,
+        planner_roles=PLANNER_ROLES,
         safety_role=request.app[SETTINGS_KEY].safety_role,
     )
     return aiohttp_jinja2.render_template(template, request, context)
@@ -91,7 +98,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def login_form(request: web.Request) -> web.StreamResponse:
     if (staff := await current_staff(request)) is not None:
         raise web.HTTPFound(_home_for(staff))
-    return await _page(request, "login.html", error=None, email="", next_url=_next_url(request))
+    return await render_page(request, "login.html", error=None, email="", next_url=_next_url(request))
 
 
 @routes.post("/login")
@@ -115,7 +122,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         if result.outcome == "locked"
         else "Onbekende combinatie van e-mailadres en wachtwoord."
     )
-    response = await _page(request, "login.html", error=error, email=email, next_url=_next_url(request))
+    response = await render_page(request, "login.html", error=error, email=email, next_url=_next_url(request))
     response.set_status(429 if result.outcome == "locked" else 401)
     return response
 
@@ -132,7 +139,7 @@ async def conversation_list(request: web.Request) -> web.StreamResponse:
     staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
         rows = await messages.list_conversations(db, staff)
-    return await _page(request, "conversations.html", rows=rows)
+    return await render_page(request, "conversations.html", rows=rows)
 
 
 @routes.get("/conversations/{id:\\d+}")
@@ -150,7 +157,7 @@ async def conversation_detail(request: web.Request) -> web.StreamResponse:
         await audit.record(
             db, "conversation.viewed", staff=staff, details={"conversation_id": conversation.id}
         )
-    return await _page(
+    return await render_page(
         request, "conversation.html", conversation=conversation, transcript=transcript, speakers=speakers
     )
 
@@ -161,7 +168,7 @@ async def delivery_problems(request: web.Request) -> web.StreamResponse:
     staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
         rows = await messages.delivery_problems(db, staff)
-    return await _page(request, "delivery.html", rows=rows)
+    return await render_page(request, "delivery.html", rows=rows)
 
 
 @routes.get("/knowledge")
@@ -170,7 +177,7 @@ async def knowledge_base(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
         counts = await knowledge.article_counts(db)
     kb = knowledge_base_content.default()
-    return await _page(request, "knowledge.html", kb=kb, counts=counts)
+    return await render_page(request, "knowledge.html", kb=kb, counts=counts)
 
 
 @routes.get("/knowledge/unanswered")
@@ -178,7 +185,7 @@ async def knowledge_base(request: web.Request) -> web.StreamResponse:
 async def unanswered_questions(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
         rows = await knowledge.unanswered(db)
-    return await _page(request, "unanswered.html", rows=rows, kb=knowledge_base_content.default())
+    return await render_page(request, "unanswered.html", rows=rows, kb=knowledge_base_content.default())
 
 
 @routes.get("/safety")
@@ -191,7 +198,7 @@ async def safety_alerts(request: web.Request) -> web.StreamResponse:
     async with transaction(request.app[SESSIONS_KEY]) as db:
         rows = await escalations.safety_alerts(db, staff, designated_role=role)
         await audit.record(db, "safety_alerts.viewed", staff=staff, details={"count": len(rows)})
-    return await _page(request, "safety.html", rows=rows)
+    return await render_page(request, "safety.html", rows=rows)
 
 
 @routes.get("/participants")
@@ -200,7 +207,7 @@ async def participant_list(request: web.Request) -> web.StreamResponse:
     staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
         rows = await participants.list_visible(db, staff)
-    return await _page(request, "participants.html", rows=rows)
+    return await render_page(request, "participants.html", rows=rows)
 
 
 @routes.get("/participants/{id:\\d+}")
@@ -215,7 +222,12 @@ async def participant_detail(request: web.Request) -> web.StreamResponse:
         transcript = await messages.participant_transcript(db, participant.id) if may_read_chat else []
         chats = await identities.linked_to(db, participant.id)
         speakers = await staff_service.speakers_by_language(db)
-        upcoming = await appointments.upcoming(db, participant.id, limit=10)
+        all_appointments = await appointments.for_participant(db, participant.id)
+        documents = await checklists.for_participant(db, participant.id)
+        open_tasks = [
+            task for task in await tasks.for_participant(db, participant.id) if task.status == "open"
+        ]
+        timeline = await audit.events_for_participant(db, participant.id, limit=100)
         await audit.record(
             db,
             "participant.viewed",
@@ -223,14 +235,21 @@ async def participant_detail(request: web.Request) -> web.StreamResponse:
             participant_id=participant.id,
             details={"transcript": may_read_chat},
         )
-    return await _page(
+    return await render_page(
         request,
         "participant.html",
         participant=participant,
         transcript=transcript,
         chats=chats,
-        appointments=upcoming,
+        appointments=all_appointments,
+        documents=documents,
+        tasks=open_tasks,
+        timeline=timeline,
         may_read_chat=may_read_chat,
+        planning_roles=APPOINTMENT_ROLES,
+        type_name=lambda key: t("nl", f"appointment_type.{key}"),
+        document_name=lambda key: t("nl", f"document.{key}"),
+        document_keys=document_keys(),
         new_code=None,
         speakers=speakers,
     )
@@ -248,7 +267,9 @@ async def create_koppelcode(request: web.Request) -> web.StreamResponse:
         code, expires_at = await koppelcode.create_koppelcode(
             db, participant, valid_days=settings.koppelcode_valid_days, created_by=staff
         )
-    return await _page(request, "koppelcode.html", participant=participant, code=code, expires_at=expires_at)
+    return await render_page(
+        request, "koppelcode.html", participant=participant, code=code, expires_at=expires_at
+    )
 
 
 @routes.get("/staff")
@@ -256,4 +277,9 @@ async def create_koppelcode(request: web.Request) -> web.StreamResponse:
 async def staff_list(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
         users = list(await db.scalars(select(StaffUser).order_by(StaffUser.name)))
-    return await _page(request, "staff.html", users=users)
+    return await render_page(request, "staff.html", users=users)
+
+
+def document_keys() -> list[str]:
+    """Every document the catalogs can name (for adding one to a case)."""
+    return sorted(k.removeprefix("document.") for k in catalog("nl").messages if k.startswith("document."))

@@ -9,22 +9,21 @@ from __future__ import annotations
 from cases.services.koppelcode import looks_like_code
 from cases.services.koppelcode import normalise as normalise_code
 from dialogs import answers, safety
+from dialogs import appointments as appointment_flow
 from dialogs import matcher as matching
 from dialogs.model import (
     AttemptLink,
-    CaseView,
     Context,
     DeclineConsent,
     DialogResult,
     GiveConsent,
     Inbound,
     LinkStatus,
-    Reply,
     RequestHandoff,
 )
 from dialogs.turn import MENU_ITEMS, Turn
-from dialogs.vocabulary import is_greeting, is_menu_word, normalise
-from locales.catalog import all_texts, format_local_datetime, t
+from dialogs.vocabulary import is_greeting, is_menu_word, is_stop_word, normalise
+from locales.catalog import all_texts, t
 from locales.languages import DEFAULT_LANGUAGE, LANGUAGES, script_hint, supported
 
 
@@ -136,6 +135,15 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     if payload and payload.startswith("menu:"):
         _menu_choice(turn, payload[5:])
         return
+    if payload and payload.startswith("ap:"):
+        appointment_flow.handle(turn, payload)
+        return
+    if payload and payload.startswith("doc:"):
+        appointment_flow.handle_document(turn, payload)
+        return
+    if payload in ("rem:stop", "rem:start") or (inbound.kind == "text" and is_stop_word(text)):
+        appointment_flow.set_reminders(turn, payload == "rem:start")
+        return
     if payload and payload.startswith("kb:"):
         answers.show(turn, payload[3:])
         return
@@ -197,16 +205,11 @@ def _menu_choice(turn: Turn, item: str) -> None:
     turn.state["step"] = "menu"
     case = turn.ctx.case
     if item == "appointments":
-        if case is None:
-            turn.say("appointments.unlinked", (turn.button("menu.button.koppelcode", "menu:koppelcode"),))
-        elif not case.appointments:
-            turn.say("appointments.none", turn.back_to_menu())
-        else:
-            texts = {lang: _appointment_list(lang, case, turn.ctx.timezone) for lang in {turn.lang, "nl"}}
-            dutch = texts["nl"] if turn.lang != "nl" else None
-            turn.replies.append(Reply(texts[turn.lang], turn.back_to_menu(), dutch))
+        appointment_flow.show_list(turn)
+        turn.intent = "menu.appointments"
     elif item == "documents":
-        turn.say("documents.general", turn.back_to_menu())
+        appointment_flow.documents(turn)
+        turn.intent = "menu.documents"
     elif item == "questions":
         turn.say("questions.intro", (*answers.popular_buttons(turn), *turn.back_to_menu()))
     elif item == "person":
@@ -229,15 +232,6 @@ def _menu_choice(turn: Turn, item: str) -> None:
         turn.say("fallback.unknown", turn.menu_buttons())
 
 
-def _appointment_list(lang: str, case: CaseView, timezone: str) -> str:
-    lines = [t(lang, "appointments.header")]
-    for appt in case.appointments:
-        date, time = format_local_datetime(appt.starts_at, lang, timezone)
-        kind = t(lang, f"appointment_type.{appt.type_key}")
-        lines.append(t(lang, "appointments.item", type=kind, date=date, time=time, location=appt.location))
-    return "\n".join(lines)
-
-
 def label_for(payload: str, language: str) -> str | None:
     """The curated label of a button payload in ``language`` (to show staff a tap in Dutch)."""
     kind, _, value = payload.partition(":")
@@ -253,6 +247,37 @@ def label_for(payload: str, language: str) -> str | None:
         return t(language, "button.other_language")
     if kind == "lang" and value in LANGUAGES:
         return LANGUAGES[value].dutch_name if language == "nl" else LANGUAGES[value].native_name
+    return _appointment_label(payload, language)
+
+
+_AP_LABELS = {
+    "ok": "appointments.button.confirm",
+    "cancel": "appointments.button.cancel",
+    "move": "appointments.button.move",
+    "tolk": "appointments.button.tolk",
+    "ics": "appointments.button.calendar",
+    "show": "appointments.choose",
+}
+
+
+def _appointment_label(payload: str, language: str) -> str | None:
+    parts = payload.split(":")
+    if parts[0] == "ap" and len(parts) >= 3:
+        if parts[1] == "why" and len(parts) == 4 and parts[3] in appointment_flow.CANCEL_REASONS:
+            return t(language, f"appointments.reason.{parts[3]}")
+        if parts[1] == "slot":
+            return t(language, "appointments.slots.choose")
+        if parts[1] in _AP_LABELS:
+            return t(language, _AP_LABELS[parts[1]])
+    if parts[0] == "doc" and len(parts) >= 2:
+        return t(
+            language,
+            {"have": "documents.button.have", "help": "documents.button.help"}.get(
+                parts[1], "documents.button.list"
+            ),
+        )
+    if payload == "rem:start":
+        return t(language, "reminders.button.start")
     return None
 
 

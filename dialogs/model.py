@@ -40,6 +40,27 @@ class AppointmentView:
     type_key: str
     starts_at: dt.datetime
     location: str
+    id: int = 0
+    duration_minutes: int = 60
+    location_kind: str = "office"
+    confirmed: bool = False
+    tolk_needed: bool = False
+    calendar_url: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    item_key: str
+    status: str  # open | have | need_help | verified
+    appointment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    starts_at: dt.datetime
+    location_kind: str = "office"
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,11 @@ class CaseView:
     termijn_end: dt.date | None = None
     klantmanager: str | None = None
     team: str | None = None
+    documents: tuple[DocumentView, ...] = ()
+    reminders_stopped: bool = False
+
+    def appointment(self, appointment_id: int) -> AppointmentView | None:
+        return next((a for a in self.appointments if a.id == appointment_id), None)
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,48 @@ class ShowArticle:
     article_id: str
 
 
+@dataclass(frozen=True)
+class ConfirmAppointment:
+    appointment_id: int
+
+
+@dataclass(frozen=True)
+class CancelAppointment:
+    appointment_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestTolk:
+    appointment_id: int
+
+
+@dataclass(frozen=True)
+class OfferSlots:
+    """Look up free slots for a new time (the pipeline answers with ``engine.slots_offer``)."""
+
+    appointment_id: int
+
+
+@dataclass(frozen=True)
+class BookSlot:
+    """Move the appointment (or rebook a missed one) into a slot (answered by ``engine.booking_result``)."""
+
+    appointment_id: int
+    slot_id: int
+
+
+@dataclass(frozen=True)
+class MarkDocument:
+    item_id: int
+    status: str  # have | need_help
+
+
+@dataclass(frozen=True)
+class SetReminders:
+    on: bool
+
+
 Effect = (
     GiveConsent
     | DeclineConsent
@@ -130,6 +198,13 @@ Effect = (
     | RecordFeedback
     | RecordUnanswered
     | ShowArticle
+    | ConfirmAppointment
+    | CancelAppointment
+    | RequestTolk
+    | OfferSlots
+    | BookSlot
+    | MarkDocument
+    | SetReminders
 )
 
 

@@ -16,6 +16,41 @@ GREETINGS = {
     "so": ["salaan", "iska warran", "nabad", "subax wanaagsan", "galab wanaagsan", "asc", "salaam"],
 }
 
+# "No more reminders": the whole message must be one of these (so "stop met roken?" is a question).
+STOP_WORDS = [
+    "stop",
+    "stoppen",
+    "geen herinneringen",
+    "stop herinneringen",
+    "afmelden",
+    "stop reminders",
+    "no more reminders",
+    "unsubscribe",
+    "توقف",
+    "إيقاف",
+    "ايقاف",
+    "قف",
+    "ستوب",
+    "ኣቁም",
+    "ደው በል",
+    "ደው ኣብል",
+    "ኣይትዘኻኽሩኒ",
+    "لغو",
+    "بس",
+    "دیگر یادآوری نفرستید",
+    "dur",
+    "durdur",
+    "iptal",
+    "hatırlatma istemiyorum",
+    "стоп",
+    "зупинити",
+    "не надсилайте нагадування",
+    "відписатися",
+    "jooji",
+    "ka bax",
+    "stop xusuusin",
+]
+
 MENU_WORDS = ["menu", "start", "begin", "home", "menü", "меню", "قائمة", "القائمة", "منو", "ሜኑ", "liiska"]
 
 
@@ -40,6 +75,7 @@ def fold(text: str) -> str:
 
 _GREETING_SET = {normalise(g) for words in GREETINGS.values() for g in words}
 _MENU_SET = {normalise(w) for w in MENU_WORDS}
+_STOP_SET = {normalise(w) for w in STOP_WORDS}
 
 
 def is_greeting(text: str) -> bool:
@@ -56,3 +92,8 @@ def is_greeting(text: str) -> bool:
 def is_menu_word(text: str) -> bool:
     """True when the person asks for the menu."""
     return normalise(text) in _MENU_SET
+
+
+def is_stop_word(text: str) -> bool:
+    """True when the whole message asks to stop reminders ("STOP", "توقف", "jooji")."""
+    return normalise(text) in _STOP_SET

@@ -9,11 +9,11 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 
 from locales.languages import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -64,6 +64,7 @@ def all_texts(key: str) -> dict[str, str]:
     return {code: catalog(code).messages[key] for code in LANGUAGES}
 
 
+@lru_cache(maxsize=8192)  # appointments share times (slots on the hour), reminders go out in bulk
 def format_local_datetime(
     when: dt.datetime, language: str, timezone: str = "Europe/Amsterdam"
 ) -> tuple[str, str]:
@@ -73,3 +74,9 @@ def format_local_datetime(
         format_date(local.date(), format="full", locale=language),
         format_time(local.time(), format="short", locale=language),
     )
+
+
+def format_short_datetime(when: dt.datetime, language: str, timezone: str = "Europe/Amsterdam") -> str:
+    """A short date and time for a button label ("di 1 dec. 09:30"), at most 24 characters."""
+    local = when.astimezone(ZoneInfo(timezone))
+    return format_datetime(local, "EEE d MMM HH:mm", tzinfo=ZoneInfo(timezone), locale=language)[:24]

@@ -7,26 +7,42 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.pipeline import Pipeline
+from cases.models import utcnow
+from scheduler import deadlines
 from scheduler.housekeeping import purge_expired_koppelcodes, requeue_stale_inbox
+from scheduler.reminders import ReminderDispatcher
+
+DISPATCH_EVERY_SECONDS = 15
 
 
-def create_scheduler(pipeline: Pipeline) -> AsyncIOScheduler:
-    """A scheduler (not yet started) with the housekeeping jobs, in the gemeente's time zone."""
+def create_scheduler(pipeline: Pipeline, dispatcher: ReminderDispatcher) -> AsyncIOScheduler:
+    """A scheduler (not yet started) with the reminder, deadline and housekeeping jobs, in the
+    gemeente's time zone."""
     scheduler = AsyncIOScheduler(timezone=pipeline.settings.timezone)
+    once = {"max_instances": 1, "coalesce": True}
     scheduler.add_job(
-        requeue_stale_inbox,
-        IntervalTrigger(seconds=30),
-        args=[pipeline],
-        id="requeue-stale-inbox",
-        max_instances=1,
-        coalesce=True,
+        dispatcher.run,
+        IntervalTrigger(seconds=DISPATCH_EVERY_SECONDS),
+        id="dispatch-reminders",
+        next_run_time=utcnow(),
+        **once,
+    )
+    scheduler.add_job(
+        deadlines.scan,
+        CronTrigger(hour=7, minute=0),
+        args=[pipeline.sessions, pipeline.settings],
+        id="deadline-scan",
+        next_run_time=utcnow(),  # also at start-up: a process that was down catches up
+        **once,
+    )
+    scheduler.add_job(
+        requeue_stale_inbox, IntervalTrigger(seconds=30), args=[pipeline], id="requeue-stale-inbox", **once
     )
     scheduler.add_job(
         purge_expired_koppelcodes,
         CronTrigger(hour=3, minute=15),
         args=[pipeline],
         id="purge-expired-koppelcodes",
-        max_instances=1,
-        coalesce=True,
+        **once,
     )
     return scheduler

@@ -76,3 +76,18 @@ async def login(client: TestClient, email: str, password: str = PASSWORD) -> Non
         allow_redirects=False,
     )
     assert resp.status == 302, await resp.text()
+
+
+async def linked_identity(
+    sessions: async_sessionmaker[AsyncSession],
+    participant: Participant,
+    external_id: str = "linked-user",
+    language: str = "nl",
+    channel: str = "webchat",
+) -> ChannelIdentity:
+    """A consented chat identity linked to ``participant`` (the state after a koppelcode)."""
+    await consented_identity(sessions, external_id, language, channel)
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, channel, external_id)
+        await identities.link(session, identity, participant.id, via="test")
+    return identity

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import load_settings
 from cases.db import transaction
 from cases.services import appointments
 from tests.helpers import make_participant
@@ -61,7 +62,8 @@ async def test_ask_as_a_linked_participant(db_url: str, sessions) -> None:  # ty
     async with transaction(sessions) as session:
         await appointments.create_appointment(
             session,
-            participant_id=participant.id,
+            load_settings().planning(),
+            participant=participant,
             type_key="leerbaarheidstoets",
             starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2),
             location="Taalhuis, zaal 3",

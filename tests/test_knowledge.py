@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from benchmarks.knowledge import OUT_OF_SCOPE, evaluate, load_eval
 from bot.pipeline import Pipeline
+from bot.settings import load_settings
 from cases.db import transaction
 from cases.models import ArticleEvent, UnansweredQuestion
 from cases.services import appointments, identities
@@ -241,7 +242,8 @@ async def test_personal_answers_through_the_pipeline(sessions, settings) -> None
     async with transaction(sessions) as session:
         await appointments.create_appointment(
             session,
-            participant_id=participant.id,
+            load_settings().planning(),
+            participant=participant,
             type_key="pip_gesprek",
             starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=2),
             location="Stadskantoor",

@@ -11,6 +11,7 @@ from cases.db import transaction
 from cases.models import Koppelcode, Message
 from cases.services import identities, koppelcode
 from scheduler.housekeeping import purge_expired_koppelcodes, requeue_stale_inbox
+from scheduler.reminders import ReminderDispatcher
 from scheduler.runner import create_scheduler
 from tests.helpers import make_participant
 
@@ -53,10 +54,13 @@ async def test_only_long_expired_unused_codes_are_purged(sessions, settings) -> 
 
 
 async def test_scheduler_has_the_housekeeping_jobs(sessions, settings) -> None:  # type: ignore[no-untyped-def]
-    scheduler = create_scheduler(Pipeline(sessions, settings))
+    pipeline = Pipeline(sessions, settings)
+    scheduler = create_scheduler(pipeline, ReminderDispatcher(sessions, settings, on_queued=pipeline.deliver))
     scheduler.start(paused=True)
     try:
         assert {job.id for job in scheduler.get_jobs()} == {
+            "dispatch-reminders",
+            "deadline-scan",
             "requeue-stale-inbox",
             "purge-expired-koppelcodes",
         }

@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from bot.settings import load_settings
 from cases.db import transaction
 from cases.models import Message
 from cases.services import appointments, koppelcode
@@ -132,7 +133,8 @@ async def test_koppelcode_in_the_chat_unlocks_personal_data(client, sessions) ->
         code, _ = await koppelcode.create_koppelcode(session, participant, valid_days=30, created_by=None)
         await appointments.create_appointment(
             session,
-            participant_id=participant.id,
+            load_settings().planning(),
+            participant=participant,
             type_key="brede_intake",
             starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
             location="Stadskantoor balie 4",

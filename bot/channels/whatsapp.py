@@ -207,13 +207,29 @@ def build_message(out: Outgoing) -> dict[str, Any]:
 
 
 def build_template(out: Outgoing, name: str, language: str) -> dict[str, Any]:
-    """An approved template without parameters: nothing personal goes through it."""
+    """An approved template. The neutral one has no parameters; the appointment template carries only
+    the date and time, and the message's buttons as quick replies (their payloads come back as taps)."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if out.template_params:
+        components: list[dict[str, Any]] = [
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in out.template_params]}
+        ]
+        components += [
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(i),
+                "parameters": [{"type": "payload", "payload": b["payload"]}],
+            }
+            for i, b in enumerate(out.buttons[:BUTTONS_MAX])
+        ]
+        template["components"] = components
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": out.recipient,
         "type": "template",
-        "template": {"name": name, "language": {"code": language}},
+        "template": template,
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -356,3 +356,17 @@ async def delivery_problems(
         .limit(limit)
     )
     return [DeliveryProblem(m, c, p) for m, c, p in (await session.execute(stmt)).all()]
+
+
+async def allocate_ids(session: AsyncSession, count: int) -> list[int]:
+    """Reserve ``count`` message ids, so outbox rows can be written in bulk without RETURNING
+    (which SQLite can only do row by row when the order of the ids matters)."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        )
+        return list(rows)
+    # SQLite: this write transaction holds the database's only write lock, so nobody else inserts.
+    top = int(await session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0)
+    return list(range(top + 1, top + count + 1))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import TARGET_GROUPS, WET_REGIMES, Message, Participant, StaffUser
+from cases.models import TARGET_GROUPS, WET_REGIMES, Message, Participant, StaffUser, utcnow
 from cases.services import audit
 
 INBURGERINGSTERMIJN_YEARS = 3
@@ -115,3 +115,44 @@ async def find(session: AsyncSession, ref_or_id: str) -> Participant | None:
     if participant is None and ref_or_id.strip().isdigit():
         participant = await session.get(Participant, int(ref_or_id))
     return participant
+
+
+async def set_reminders(session: AsyncSession, participant_id: int, *, on: bool, identity_id: int) -> None:
+    """The person turned reminders off ("STOP") or on again; staff see it on the case."""
+    participant = await session.get(Participant, participant_id)
+    if participant is None:
+        return
+    if on == (participant.reminders_stopped_at is None):
+        return
+    participant.reminders_stopped_at = None if on else utcnow()
+    await audit.record(
+        session,
+        "reminders.started" if on else "reminders.stopped",
+        identity_id=identity_id,
+        participant_id=participant_id,
+    )
+
+
+async def segment(
+    session: AsyncSession,
+    staff: StaffUser,
+    *,
+    leerroute: str = "",
+    provider: str = "",
+    language: str = "",
+    phase: str = "",
+    limit: int = 5000,
+) -> list[Participant]:
+    """Participants visible to ``staff`` in a segment (by route, provider, language and phase)."""
+    stmt = select(Participant).where(visible_to(staff))
+    if leerroute:
+        stmt = stmt.where(Participant.leerroute == leerroute)
+    if provider:
+        stmt = stmt.where(Participant.provider == provider)
+    if language:
+        stmt = stmt.where(Participant.preferred_language == language)
+    if phase == "before_pip":
+        stmt = stmt.where(Participant.pip_signed_date.is_(None))
+    elif phase == "in_route":
+        stmt = stmt.where(Participant.pip_signed_date.is_not(None))
+    return list(await session.scalars(stmt.order_by(Participant.id).limit(limit)))
