@@ -37,6 +37,48 @@ STATUS_LABELS = {
     "no_show": "niet gekomen",
     "cancelled": "geannuleerd",
 }
+REMINDER_STATUS = {
+    "pending": "gepland",
+    "sent": "in de outbox gezet",
+    "done": "taak gemaakt",
+    "skipped": "overgeslagen",
+    "cancelled": "vervallen",
+}
+SKIP_REASONS = {
+    "no_chat": "geen gekoppelde chat: stuur een brief of bel",
+    "stopped": "deelnemer heeft herinneringen uitgezet",
+    "past": "afspraak al voorbij",
+    "cancelled": "afspraak geannuleerd",
+    "rebooked": "nieuwe afspraak gemaakt",
+    "queued": "",
+    "task": "",
+}
+DOCUMENT_STATUS = {
+    "open": "nog niet aangegeven",
+    "have": "heeft het (volgens deelnemer)",
+    "need_help": "hulp nodig",
+    "verified": "gecontroleerd",
+}
+
+
+def reminder_label(kind: str, rule: str) -> str:
+    """What a reminder row is, in Dutch for staff ("Herinnering 1 dag vooraf", "Uitnodiging")."""
+    notices = {
+        "invitation": "Uitnodiging",
+        "moved": "Bericht: afspraak verzet",
+        "cancelled": "Bericht: afspraak geannuleerd",
+    }
+    if kind == "appointment":
+        if rule in notices:
+            return notices[rule]
+        amount, unit = rule[:-1], rule[-1:]
+        units = {"d": "dag(en)", "h": "uur", "m": "minuten", "w": "week/weken"}
+        return f"Herinnering {amount} {units.get(unit, unit)} vooraf"
+    if kind == "deadline":
+        return f"Termijnbericht ({rule})"
+    return f"No-show-opvolging: {rule}"
+
+
 REASON_LABELS = {
     "ill": "ziek",
     "work": "werk",
@@ -74,6 +116,10 @@ def _common(request: web.Request) -> dict[str, object]:
         "location_kinds": LOCATION_KINDS,
         "status_labels": STATUS_LABELS,
         "reason_labels": REASON_LABELS,
+        "reminder_label": reminder_label,
+        "reminder_status": REMINDER_STATUS,
+        "skip_reasons": SKIP_REASONS,
+        "document_status": DOCUMENT_STATUS,
     }
 
 
@@ -157,8 +203,8 @@ async def create_appointment(request: web.Request) -> web.StreamResponse:
                 location_kind=_location_kind(form),
                 duration_minutes=_int(form.get("duration")),
                 staff_id=_int(form.get("staff")),
-                tolk_needed=form.get("tolk") == "1" or None,
-                tolk_language=str(form.get("tolk_language", "")) or None,
+                tolk_needed={"1": True, "0": False}.get(str(form.get("tolk", ""))),
+                tolk_language=str(form.get("tolk_language", "")).replace("nl", "") or None,
                 created_by=staff,
             )
     except PlanningError as exc:

@@ -27,7 +27,7 @@ from dialogs.model import (
     SlotView,
 )
 from dialogs.turn import Turn
-from locales.catalog import format_local_datetime, format_short_datetime, t
+from locales.catalog import format_local_datetime, format_short_datetime, sentence, t
 from locales.languages import LANGUAGES
 
 CANCEL_REASONS = ("ill", "work", "childcare", "other_appointment", "other")
@@ -188,7 +188,9 @@ def handle(turn: Turn, payload: str) -> None:
         turn.effects.append(RequestTolk(appt.id))
         _compose(
             turn,
-            lambda lang: t(lang, "appointments.tolk_requested", language=_language_name(lang, turn.lang)),
+            lambda lang: t(
+                lang, "appointments.tolk_requested", tolk_language=_language_name(lang, turn.lang)
+            ),
             (turn.button("appointments.button.documents", "doc:list"), *turn.back_to_menu()),
         )
     elif action == "ics" and appt.calendar_url:
@@ -366,7 +368,7 @@ def reminder_reply(
                 Button(t(language, "menu.button.menu"), "menu"),
             )
         date, time = format_local_datetime(appt.starts_at, language, zone)
-        place = where(language, appt)
+        place = sentence(language, where(language, appt))
         if rule == "cancelled":
             return t(language, "reminder.cancelled", date=date, time=time), (
                 Button(t(language, "menu.button.menu"), "menu"),

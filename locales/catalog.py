@@ -80,3 +80,9 @@ def format_short_datetime(when: dt.datetime, language: str, timezone: str = "Eur
     """A short date and time for a button label ("di 1 dec. 09:30"), at most 24 characters."""
     local = when.astimezone(ZoneInfo(timezone))
     return format_datetime(local, "EEE d MMM HH:mm", tzinfo=ZoneInfo(timezone), locale=language)[:24]
+
+
+def sentence(language: str, text: str) -> str:
+    """``text`` ending like a sentence in ``language`` (a place put before "Can you come?")."""
+    stop = "።" if language == "ti" else "."
+    return text if not text or text[-1] in ".!?።؟" else text + stop

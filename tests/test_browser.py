@@ -9,10 +9,24 @@ import pytest
 from aiohttp import web
 
 from bot.app import create_app
-from tests.helpers import PASSWORD, make_staff
+from bot.settings import Settings, load_settings
+from tests.conftest import SECRET
+from tests.helpers import PASSWORD, make_participant, make_staff
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("WEGWIJS_SCREENSHOTS")  # a folder to keep screenshots in, when set
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """No quiet hours: an invitation must reach the open web chat at once, whatever the hour."""
+    return load_settings(
+        database_url=db_url,
+        secret_key=SECRET,
+        cookie_secure=False,
+        quiet_hours_start="00:00",
+        quiet_hours_end="00:00",
+    )
 
 
 @pytest.fixture
@@ -94,3 +108,67 @@ async def test_webchat_conversation_shows_up_in_the_console(live_server: str, br
     assert question in row_text
     assert "Niet vertaald" in row_text, "an untranslated Arabic message is marked so for staff"
     await _shot(console, "console-conversation")
+
+
+async def _console_login(browser, live_server: str, email: str):  # type: ignore[no-untyped-def]
+    page = await browser.new_page()
+    await page.goto(live_server + "/console")
+    await page.get_by_label("E-mailadres").fill(email)
+    await page.get_by_label("Wachtwoord").fill(PASSWORD)
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.wait_for_load_state()
+    return page
+
+
+async def test_a_planner_invites_and_the_web_chat_user_confirms_with_one_tap(
+    live_server: str, browser, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from cases.db import transaction
+    from cases.services import koppelcode
+    from locales.catalog import t
+
+    km = await make_staff(sessions, "km@example.nl", ["klantmanager"])
+    await make_staff(sessions, "planner@example.nl", ["planner"])
+    person = await make_participant(sessions, klantmanager=km)
+    async with transaction(sessions) as session:
+        code, _ = await koppelcode.create_koppelcode(session, person, valid_days=30, created_by=None)
+
+    chat = await browser.new_page(locale="nl-NL")
+    await chat.goto(live_server + "/")
+    await chat.get_by_role("button", name="Ja, akkoord").click()
+    await chat.get_by_role("button", name="Türkçe").click()
+    await chat.get_by_label("Bericht").fill(code)
+    await chat.get_by_label("Bericht").press("Enter")
+    await chat.get_by_text(t("tr", "koppelcode.success", name="Amina")).wait_for(timeout=10_000)
+
+    planner = await _console_login(browser, live_server, "planner@example.nl")
+    await planner.goto(f"{live_server}/console/participants/{person.id}/appointments/new")
+    day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    await planner.get_by_label("Soort afspraak").select_option("pip_gesprek")
+    await planner.get_by_label("Datum").fill(day)
+    await planner.get_by_label("Tijd", exact=True).fill("10:30")
+    await planner.get_by_label("Adres of link").fill("Stadskantoor, balie 4")
+    await planner.get_by_role("button", name="Afspraak maken").click()
+    await planner.wait_for_url("**/console/appointments/*")
+    await _shot(planner, "console-appointment")
+
+    # The invitation reaches the open chat without a reload, in Turkish, with one-tap answers.
+    confirm = chat.get_by_role("button", name=t("tr", "appointments.button.confirm"))
+    await confirm.last.wait_for(timeout=15_000)
+    assert "10:30" in await chat.locator("li.msg.out").last.inner_text()
+    await _shot(chat, "webchat-invitation-tr")
+    await confirm.last.click()
+    await chat.get_by_text(t("tr", "appointments.confirmed").split("{")[0].strip()).last.wait_for(
+        timeout=10_000
+    )
+
+    await planner.reload()
+    facts = await planner.locator("dl.facts").inner_text()
+    assert (
+        "Bevestigd door deelnemer" in facts
+        and "—" not in facts.split("Bevestigd door deelnemer")[1].split("\n")[1]
+    )
+    await planner.goto(f"{live_server}/console/agenda?dag={day}")
+    assert "Stadskantoor, balie 4" in await planner.locator("table.agenda").inner_text()

@@ -26,6 +26,12 @@ ROUTES = [
     ("GET", "/console/knowledge"),
     ("GET", "/console/knowledge/unanswered"),
     ("GET", "/console/safety"),
+    ("GET", "/console/agenda"),
+    ("GET", "/console/tasks"),
+    ("GET", "/console/participants/{participant}/appointments/new"),
+    ("GET", "/console/slots"),
+    ("GET", "/console/sessions"),
+    ("GET", "/console/campaigns"),
 ]
 # Which roles may use each route (anonymous visitors are sent to the login page everywhere).
 ALLOWED = {
@@ -39,6 +45,12 @@ ALLOWED = {
     "/console/knowledge": {"klantmanager", "teamleider", "beheerder"},
     "/console/knowledge/unanswered": {"klantmanager", "teamleider", "beheerder"},
     "/console/safety": {"teamleider"},  # the designated role (WEGWIJS_SAFETY_ROLE)
+    "/console/agenda": {"planner", "klantmanager", "teamleider"},
+    "/console/tasks": {"planner", "klantmanager", "teamleider"},
+    "/console/participants/{participant}/appointments/new": {"planner", "klantmanager", "teamleider"},
+    "/console/slots": {"planner", "teamleider"},
+    "/console/sessions": {"planner", "teamleider"},
+    "/console/campaigns": {"planner", "teamleider"},
 }
 
 

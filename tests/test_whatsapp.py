@@ -20,7 +20,7 @@ from bot.channels.whatsapp import WhatsAppClient
 from bot.outbox import OutboxSender
 from bot.settings import Settings, load_settings
 from cases.db import transaction
-from cases.models import Message
+from cases.models import Message, Reminder
 from cases.services import identities, messages
 from locales.catalog import t
 from tests.conftest import SECRET
@@ -469,3 +469,69 @@ async def test_graceful_shutdown_sends_what_was_accepted(
     await post(client, notification(messages_=[text_msg("hallo", "wamid.G1")]))
     await client.close()  # shutdown right after the 200
     assert len(graph.requests) == 3
+
+
+async def test_a_reminder_outside_the_window_goes_as_its_template_and_a_tap_confirms(
+    wa_settings, sessions, graph
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.pipeline import Pipeline
+    from cases.models import Appointment, ChannelIdentity, Participant
+    from cases.services import appointments
+    from locales.catalog import format_local_datetime
+    from scheduler.reminders import ReminderDispatcher
+    from tests.helpers import make_participant
+
+    settings = wa_settings.model_copy(update={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    await _queue_reply(sessions, last_inbound_hours_ago=72)  # they last wrote three days ago
+    person = await make_participant(sessions)
+    async with transaction(sessions) as session:
+        identity = await identities.get_or_create(session, "whatsapp", WA_ID)
+        await identities.link(session, identity, person.id, via="test")
+        await session.execute(update(Message).values(status="sent"))  # the old reply went out
+        appt = await appointments.create_appointment(
+            session,
+            settings.planning(),
+            participant=await session.get(Participant, person.id),
+            type_key="pip_gesprek",
+            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+            location="Stadskantoor",
+            notify=False,
+        )
+        await session.execute(update(Reminder).values(due_at=dt.datetime.now(dt.UTC)))
+    assert (await ReminderDispatcher(sessions, settings).run()).sent == 2  # 1d and 2h (7d was past)
+    sender, client = await _sender(settings, sessions)
+    while await sender.run_once():
+        pass
+    assert [r.body["type"] for r in graph.requests] == ["template"] * 2
+    template = graph.requests[0].body["template"]
+    date, time = format_local_datetime(appt.starts_at, "ar", settings.timezone)
+    assert template["name"] == "wegwijs_afspraak" and template["language"] == {"code": "ar"}
+    body, *buttons = template["components"]
+    assert body == {
+        "type": "body",
+        "parameters": [{"type": "text", "text": date}, {"type": "text", "text": time}],
+    }
+    assert [b["parameters"][0]["payload"] for b in buttons] == [
+        f"ap:ok:{appt.id}",
+        f"ap:move:{appt.id}",
+        f"ap:cancel:{appt.id}",
+    ]
+    assert "PIP" not in json.dumps(template) and "Stadskantoor" not in json.dumps(template)
+    async with sessions() as session:
+        statuses = set(
+            await session.scalars(select(Message.status).where(Message.template_kind == "appointment"))
+        )
+    assert statuses == {"sent"}  # sent as templates, nothing held
+    pipeline = Pipeline(sessions, settings)
+    await pipeline.accept(
+        ChannelIdentity(channel="whatsapp", external_id=WA_ID),
+        external_id="wamid.TAP",
+        kind="button",
+        text="Ik kom",
+        payload=f"ap:ok:{appt.id}",
+        schedule=False,
+    )
+    await pipeline.process(identity.id)
+    async with sessions() as session:
+        assert (await session.get(Appointment, appt.id)).confirmed_at is not None  # type: ignore[union-attr]
+    await client.close()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Appointment, Campaign, ChannelIdentity, Message, Participant, StaffUser
 from cases.services import audit, messages
-from locales.catalog import format_local_datetime, t
+from locales.catalog import format_local_datetime, sentence, t
 from locales.languages import LANGUAGES
 
 CAMPAIGN_MESSAGES = {
@@ -81,7 +81,9 @@ async def send(
             if appt is None:
                 return params
             date, time = format_local_datetime(appt.starts_at, lang, zone)
-            where = t(lang, f"appointments.where.{appt.location_kind}", location=appt.location or "—")
+            where = sentence(
+                lang, t(lang, f"appointments.where.{appt.location_kind}", location=appt.location or "—")
+            )
             return {"date": date, "time": time, "where": where}
 
         conversation = await messages.conversation_for(session, identity)
