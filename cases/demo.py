@@ -97,6 +97,21 @@ async def load_demo_data(session: AsyncSession, rules: PlanningRules) -> bool:
                 staff_id=by_email[km_email].id,
                 notify=False,
             )
+    # Free slots in the morning, afternoon and evening, so "another time" in the chat has choices.
+    planner = by_email["planner@demo.wegwijs.nl"]
+    for days_ahead in (3, 4, 6):
+        for hour in (8, 13, 17):
+            await appointments.publish_slots(
+                session,
+                staff_id=by_email["klantmanager@demo.wegwijs.nl"].id,
+                first=_next_weekday_at(hour, days_ahead=days_ahead),
+                count=2,
+                duration_minutes=45,
+                type_key=None,
+                location_kind="office",
+                location="Stadskantoor, Stationsplein 1, kamer 2.12",
+                created_by=planner,
+            )
     return True
 
 
@@ -107,4 +122,6 @@ def _next_weekday_at(hour: int, days_ahead: int) -> dt.datetime:
     day = (utcnow() + dt.timedelta(days=days_ahead)).astimezone(zone).date()
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
-    return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=zone).astimezone(dt.UTC)
+    return dt.datetime(day.year, day.month, day.day, hour, 30 if hour < 9 else 0, tzinfo=zone).astimezone(
+        dt.UTC
+    )

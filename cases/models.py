@@ -389,7 +389,7 @@ class Reminder(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     outcome: Mapped[str | None] = mapped_column(String(40))
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

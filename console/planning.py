@@ -520,26 +520,7 @@ async def _audience(
 @requires(*PLANNER_ROLES)
 async def campaign_list(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
-        rows = await campaigns.recent(db)
-        groups = list(
-            await db.scalars(
-                select(GroupSession)
-                .where(GroupSession.starts_at >= dt.datetime.now(dt.UTC))
-                .order_by(GroupSession.starts_at)
-            )
-        )
-    return await render_page(
-        request,
-        "campaigns.html",
-        rows=rows,
-        groups=groups,
-        messages=campaigns.CAMPAIGN_MESSAGES,
-        previews=None,
-        form={},
-        count=None,
-        error=None,
-        **_common(request),
-    )
+        return await _campaign_form(request, db, previews=None, form=dict(request.query), count=None)
 
 
 @routes.post("/campaigns")

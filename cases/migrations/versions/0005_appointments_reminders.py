@@ -166,6 +166,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reminders", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reminders_appointment_id"), ["appointment_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reminders_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reminders_participant_id"), ["participant_id"], unique=False)
         batch_op.create_index("ix_reminders_status_due", ["status", "due_at"], unique=False)
 
@@ -251,6 +252,7 @@ def downgrade() -> None:
     with op.batch_alter_table("reminders", schema=None) as batch_op:
         batch_op.drop_index("ix_reminders_status_due")
         batch_op.drop_index(batch_op.f("ix_reminders_participant_id"))
+        batch_op.drop_index(batch_op.f("ix_reminders_message_id"))
         batch_op.drop_index(batch_op.f("ix_reminders_appointment_id"))
 
     op.drop_table("reminders")
