@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select, update
 
 from benchmarks.reminders import outcome, seed
@@ -334,14 +333,14 @@ def _dispatch_process(url: str, batch: int) -> subprocess.Popen[bytes]:
 
 
 async def test_two_dispatcher_processes_send_each_reminder_once(db_url: str, sessions) -> None:  # type: ignore[no-untyped-def]
-    if not db_url.startswith("postgresql"):
-        pytest.skip("two writing processes at once: PostgreSQL (SQLite has one writer by design)")
     total = await seed(sessions, participants=300, per_participant=10, due_at=dt.datetime.now(dt.UTC))
     procs = [_dispatch_process(db_url, batch=100) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     sent_by = [int(out.decode().split()[0]) for out, _ in outputs]
-    assert sum(sent_by) == total and all(n > 0 for n in sent_by), sent_by  # both did part of the work
+    assert sum(sent_by) == total, sent_by
+    if db_url.startswith("postgresql"):  # SKIP LOCKED shares the work; SQLite takes turns on its one writer
+        assert all(n > 0 for n in sent_by), sent_by
     result = await outcome(sessions)
     assert result == {"pending": 0, "sent": total, "messages": total, "duplicates": 0}
 
