@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import calendar
 from bot.settings import Settings
 from cases.db import transaction
-from cases.models import ChannelIdentity, Conversation, Message
+from cases.models import ChannelIdentity, Conversation, Message, utcnow
 from cases.services import (
     appointments,
     checklists,
+    console_settings,
     escalations,
     identities,
     knowledge,
@@ -65,6 +67,7 @@ from locales.languages import supported
 from locales.translation import packages
 from locales.translation.detect import other_language
 from locales.translation.engine import TranslationService
+from scheduler.rules import OfficeHours
 
 log = logging.getLogger(__name__)
 _FLOOD_WINDOW = dt.timedelta(minutes=1)
@@ -77,6 +80,13 @@ class Accepted:
     message_id: int
     identity_id: int
     created: bool
+
+
+@dataclass(frozen=True)
+class Staffing:
+    office: OfficeHours
+    keywords: tuple[str, ...]
+    response_hours: int
 
 
 @dataclass
@@ -113,6 +123,7 @@ class Pipeline:
         # Weak values: a lock lives while a task holds or waits for it, then disappears.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._workers: list[asyncio.Task[None]] = []
+        self._staffing_cache: tuple[float, Staffing] | None = None
 
     def register_channel(self, channel: str, deliver: Deliver) -> None:
         """Tell the pipeline how to hand queued outbound messages of ``channel`` to the platform."""
@@ -269,6 +280,8 @@ class Pipeline:
         # A tap on a curated button: staff read its Dutch label, no machine translation needed.
         if tapped and (dutch := engine.label_for(message.payload or "", "nl")):
             messages.record_translation(message, language=language, text=dutch, engine="catalog", model="")
+        if conversation.handoff_requested_at is not None and message.kind != "start":
+            await escalations.note_inbound(session, conversation.id)  # staff see it as unread
         messages.complete_inbound(
             message,
             conversation,
@@ -306,13 +319,36 @@ class Pipeline:
         case = None
         if identity.participant_id is not None and identity.participant is not None:
             case = await self._case_view(session, identity)
+        staffing = await self._staffing(session)
+        now = utcnow()
         return Context(
             language=identity.language,
             consented=identity.consent_given_at is not None,
             state=dict(conversation.state or {}),
             case=case,
             timezone=self.settings.timezone,
+            office_open=staffing.office.is_open(now),
+            office_opens=staffing.office.next_open(now),
+            response_hours=staffing.response_hours,
+            keywords=staffing.keywords,
         )
+
+    async def _staffing(self, session: AsyncSession) -> Staffing:
+        """Office hours, keywords and the promised response time (console settings, re-read each minute)."""
+        now = time.monotonic()
+        if self._staffing_cache is None or now - self._staffing_cache[0] > 60:
+            values = await console_settings.get_all(session)
+            staffing = Staffing(
+                OfficeHours(values["office_hours"], self.settings.timezone),
+                tuple(values["escalation_keywords"]),
+                int(values["response_hours"]),
+            )
+            self._staffing_cache = (now, staffing)
+        return self._staffing_cache[1]
+
+    def settings_changed(self) -> None:
+        """The console changed office hours or keywords: read them again at the next message."""
+        self._staffing_cache = None
 
     async def _case_view(self, session: AsyncSession, identity: ChannelIdentity) -> CaseView:
         """What the engine may know of the linked participant's case."""
@@ -368,6 +404,7 @@ class Pipeline:
                     conversation,
                     identity,
                     reason=effect.reason,
+                    topic=effect.topic,
                     confidential=effect.reason == "safety",
                     category=next(
                         (e.category for e in result.effects if isinstance(e, RaiseSafetyAlert)), None

@@ -252,6 +252,8 @@ class TranslationCacheEntry(Base):
     last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# Escalation.status: open (waiting for staff) → assigned (a klantmanager took it) → waiting (staff
+# answered, waiting for the inburgeraar) ⇄ assigned … → resolved (with an outcome).
 class Escalation(Base):
     """A conversation that needs a person. Safety alerts are confidential: only the designated role
     sees them, and they never carry the message text."""
@@ -262,12 +264,78 @@ class Escalation(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"))
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(30))  # person_requested | safety
+    reason: Mapped[str] = mapped_column(
+        String(30)
+    )  # person_requested | not_understood | topic | keyword | safety
     category: Mapped[str | None] = mapped_column(String(30))  # violence | threat | self_harm | exploitation
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")  # normal | high | urgent
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(60))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_inbound_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    assigned_to: Mapped[StaffUser | None] = relationship(lazy="joined", foreign_keys=[assigned_to_id])
+
+
+class EscalationNote(Base):
+    """A private note of staff on an escalation (never sent to the inburgeraar)."""
+
+    __tablename__ = "escalation_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship(lazy="joined")
+
+
+class EscalationSeen(Base):
+    """When a staff member last looked at an escalation (for unread counts)."""
+
+    __tablename__ = "escalation_seen"
+    __table_args__ = (UniqueConstraint("escalation_id", "staff_id", name="uq_escalation_seen_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A standard answer staff can pick: Dutch, with curated translations per language."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text_nl: Mapped[str] = mapped_column(Text)
+    translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConsoleSetting(Base):
+    """A setting beheerders change in the console (office hours, escalation keywords, targets)."""
+
+    __tablename__ = "console_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ArticleEvent(Base):

@@ -14,10 +14,13 @@ from aiohttp_session import setup as setup_session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from console.inbox import TRANSLATOR_KEY
+from console.inbox import routes as inbox_routes
 from console.planning import DELIVER_KEY, DISPATCHER_KEY
 from console.planning import routes as planning_routes
 from console.security import SESSIONS_KEY, SETTINGS_KEY, cookie_storage, csrf_middleware
 from console.views import routes
+from locales.translation.engine import TranslationService
 from scheduler.reminders import ReminderDispatcher
 
 HERE = Path(__file__).parent
@@ -28,6 +31,7 @@ def create_console_app(
     sessions: async_sessionmaker[AsyncSession],
     dispatcher: ReminderDispatcher | None = None,
     deliver: Callable[[str, int], Awaitable[None]] | None = None,
+    translator: TranslationService | None = None,
 ) -> web.Application:
     """The console, to be mounted at ``/console``."""
     app = web.Application()
@@ -35,6 +39,8 @@ def create_console_app(
         app[DISPATCHER_KEY] = dispatcher
     if deliver is not None:
         app[DELIVER_KEY] = deliver
+    if translator is not None:
+        app[TRANSLATOR_KEY] = translator
     app[SETTINGS_KEY] = settings
     app[SESSIONS_KEY] = sessions
     setup_session(app, cookie_storage(settings.effective_secret_key(), secure=settings.cookie_secure))
@@ -54,5 +60,6 @@ def create_console_app(
     env.filters["date_nl"] = lambda d: d.strftime("%d-%m-%Y") if d else "—"
     app.router.add_routes(routes)
     app.router.add_routes(planning_routes)
+    app.router.add_routes(inbox_routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app

@@ -58,8 +58,16 @@ PLANNER_ROLES = ("planner", "teamleider")  # free slots, group sessions, group m
 
 async def render_page(request: web.Request, template: str, **context: object) -> web.Response:
     session = await get_session(request)
+    staff = await current_staff(request)
+    unread = 0
+    if staff is not None and staff.has_role(*CASE_ROLES):
+        async with request.app[SESSIONS_KEY]() as db:
+            unread = await escalations.unread_count(
+                db, staff, designated_role=request.app[SETTINGS_KEY].safety_role
+            )
     context.update(
-        staff=await current_staff(request),
+        staff=staff,
+        unread_escalations=unread,
         csrf_token=csrf_token(session),
         languages=LANGUAGES,
         case_roles=CASE_ROLES,
@@ -75,7 +83,7 @@ async def render_page(request: web.Request, template: str, **context: object) ->
 
 def _home_for(staff: StaffUser) -> str:
     if staff.has_role(*CASE_ROLES):
-        return "/console/conversations"
+        return "/console/inbox"
     if staff.has_role(*PARTICIPANT_LIST_ROLES):
         return "/console/participants"
     return "/console/staff"

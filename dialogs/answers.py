@@ -26,6 +26,7 @@ from locales.knowledge import base
 # Shown under "Questions about inburgering" (topic ids; at most 8 so a WhatsApp list fits with "Menu").
 POPULAR = ("leerroutes", "pip", "inburgeringstermijn", "kosten", "verlenging", "boete", "tolk", "waar-sta-ik")
 PIP_DUE = dt.timedelta(weeks=10)  # PIP within 10 weeks of BRP registration (003 L9826)
+NOT_UNDERSTOOD_AFTER = 2  # questions in a row without an answer before a person takes over
 VERLENGING_FROM = dt.timedelta(days=int(365.25 * 2.5))  # from 2.5 years into the termijn (003 L10785)
 
 
@@ -101,7 +102,7 @@ def _article_buttons(turn: Turn, article: base.Article) -> tuple[Button, ...]:
     if article.text(turn.lang).long:
         buttons.append(turn.button("kb.more", f"kbmore:{article.id}"))
     if article.offer_person:
-        buttons.append(turn.button("menu.button.person", "menu:person"))
+        buttons.append(turn.button("menu.button.person", f"person:{article.id}"))
     for other in article.follow_up[: 3 - len(buttons)]:
         if other in kb().articles:
             buttons.append(Button(_title(kb().articles[other], turn.lang), f"kb:{other}"))
@@ -140,9 +141,14 @@ def question(turn: Turn, text: str, match: matching.Match) -> None:
     """A typed question: answer, ask which topic, or say we have no answer (and keep the question)."""
     decision = match.decision
     if decision == "answer" and match.best is not None:
+        turn.state["misses"] = 0
         show(turn, match.best[0])
         return
     turn.effects.append(RecordUnanswered(decision, match.ranked[:3]))
+    turn.state["misses"] = int(turn.state.get("misses", 0)) + 1
+    if turn.state["misses"] >= NOT_UNDERSTOOD_AFTER:  # again no answer: a person takes over
+        turn.hand_over("not_understood", "person.not_understood")
+        return
     turn.state["step"] = "menu"
     person = turn.button("menu.button.person", "menu:person")
     if decision == "clarify":

@@ -19,7 +19,6 @@ from dialogs.model import (
     GiveConsent,
     Inbound,
     LinkStatus,
-    RequestHandoff,
 )
 from dialogs.turn import MENU_ITEMS, Turn
 from dialogs.vocabulary import is_greeting, is_menu_word, is_stop_word, normalise
@@ -144,6 +143,9 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     if payload in ("rem:stop", "rem:start") or (inbound.kind == "text" and is_stop_word(text)):
         appointment_flow.set_reminders(turn, payload == "rem:start")
         return
+    if payload and payload.startswith("person:"):  # "talk to a person" under an article
+        turn.hand_over("topic", topic=payload[7:60] or None)
+        return
     if payload and payload.startswith("kb:"):
         answers.show(turn, payload[3:])
         return
@@ -183,6 +185,9 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
         turn.intent = "choose_language"
         turn.language_screen()
         return
+    if inbound.kind == "text" and text and _has_keyword(text, turn.ctx.keywords):
+        turn.hand_over("keyword")
+        return
     if inbound.kind == "text" and text:
         if inbound.dutch:  # written in a language we do not speak: match its Dutch translation
             answers.question(turn, text, matching.default().match(inbound.dutch, "nl"))
@@ -192,6 +197,12 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     turn.intent = "unknown"
     turn.state["step"] = "menu"
     turn.say("fallback.unknown", turn.menu_buttons())
+
+
+def _has_keyword(text: str, keywords: tuple[str, ...]) -> bool:
+    """A staff-configured phrase appears in the text (whole words, case and accents ignored)."""
+    words = f" {normalise(text)} "
+    return any(f" {normalise(k)} " in words for k in keywords if normalise(k))
 
 
 def _could_be_code(text: str) -> bool:
@@ -213,10 +224,8 @@ def _menu_choice(turn: Turn, item: str) -> None:
     elif item == "questions":
         turn.say("questions.intro", (*answers.popular_buttons(turn), *turn.back_to_menu()))
     elif item == "person":
-        turn.state["step"] = "handoff"
-        turn.effects.append(RequestHandoff())
-        turn.escalated = True
-        turn.say("person.requested", turn.back_to_menu())
+        turn.hand_over("person_requested")
+        turn.intent = "menu.person"
     elif item == "language":
         turn.intent = "choose_language"
         turn.state["step"] = "language"
@@ -239,6 +248,8 @@ def label_for(payload: str, language: str) -> str | None:
         return t(language, f"menu.button.{value}")
     if payload == "menu":
         return t(language, "menu.button.menu")
+    if kind == "person":
+        return t(language, "menu.button.person")
     if kind in ("kb", "kbmore") and (articles := _articles_for(value)):
         return articles[0].text(language).title
     if kind == "consent" and value in ("yes", "no"):

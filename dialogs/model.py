@@ -90,6 +90,10 @@ class Context:
     case: CaseView | None = None
     language_hint: str | None = None  # from the channel (browser or app language) on first contact
     timezone: str = "Europe/Amsterdam"
+    office_open: bool = True  # staff answer the chat now
+    office_opens: dt.datetime | None = None  # when they do next, if closed
+    response_hours: int = 24  # what we promise while open
+    keywords: tuple[str, ...] = ()  # staff-configured phrases that always bring in a person
 
 
 # Effects: what the pipeline must change in the case, in the same transaction as the replies.
@@ -115,7 +119,8 @@ class AttemptLink:
 
 @dataclass(frozen=True)
 class RequestHandoff:
-    reason: str = "person_requested"
+    reason: str = "person_requested"  # person_requested | not_understood | topic | keyword | safety
+    topic: str | None = None
 
 
 @dataclass(frozen=True)

@@ -68,5 +68,30 @@ class Turn:
         self.state["step"] = "menu"
         self.say(key, self.menu_buttons())
 
+    def hand_over(self, reason: str, key: str = "person.requested", topic: str | None = None) -> None:
+        """Bring in a staff member: say so, and when an answer can be expected."""
+        from dialogs.model import RequestHandoff
+        from locales.catalog import format_local_datetime
+
+        self.state["step"] = "handoff"
+        self.state["misses"] = 0
+        self.effects.append(RequestHandoff(reason, topic))
+        self.escalated = True
+        self.intent = f"handoff.{reason}"
+        if self.ctx.office_open or self.ctx.office_opens is None:
+            expect = ("person.expect.open", {"hours": self.ctx.response_hours})
+        else:
+            expect = ("person.expect.closed", {})
+
+        def build(lang: str) -> str:
+            params = dict(expect[1])
+            if expect[0] == "person.expect.closed":
+                date, time = format_local_datetime(self.ctx.office_opens, lang, self.ctx.timezone)  # type: ignore[arg-type]
+                params["when"] = f"{date} {time}"
+            return t(lang, key) + "\n" + t(lang, expect[0], **params)
+
+        text = build(self.lang)
+        self.replies.append(Reply(text, self.back_to_menu(), build("nl") if self.lang != "nl" else None))
+
     def back_to_menu(self) -> tuple[Button, ...]:
         return (self.button("menu.button.menu", "menu"),)

@@ -199,3 +199,62 @@ def load(path: Path = DEFAULT_FILE) -> Rules:
             )
         )
     return Rules(deadlines, tuple(ladder))
+
+
+DAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
+DEFAULT_OFFICE_HOURS: dict[str, list[str] | None] = {
+    "ma": ["08:30", "17:00"],
+    "di": ["08:30", "17:00"],
+    "wo": ["08:30", "17:00"],
+    "do": ["08:30", "17:00"],
+    "vr": ["08:30", "17:00"],
+    "za": None,
+    "zo": None,
+}
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """When staff answer the chat: opening and closing time per weekday (``None``: closed)."""
+
+    hours: dict[str, list[str] | None]
+    zone: str
+
+    def _span(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        times = self.hours.get(DAYS[day.weekday()])
+        if not times:
+            return None
+        opens, closes = (dt.time.fromisoformat(t) for t in times)
+        zone = ZoneInfo(self.zone)
+        return dt.datetime.combine(day, opens, tzinfo=zone), dt.datetime.combine(day, closes, tzinfo=zone)
+
+    def is_open(self, when: dt.datetime) -> bool:
+        span = self._span(when.astimezone(ZoneInfo(self.zone)).date())
+        return span is not None and span[0] <= when < span[1]
+
+    def next_open(self, when: dt.datetime) -> dt.datetime | None:
+        """The next opening moment after ``when`` (None when the office never opens)."""
+        day = when.astimezone(ZoneInfo(self.zone)).date()
+        for ahead in range(15):
+            span = self._span(day + dt.timedelta(days=ahead))
+            if span is not None and span[0] > when:
+                return span[0].astimezone(dt.UTC)
+        return None
+
+    @staticmethod
+    def check(hours: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
+        """Validate hours typed by a beheerder; raises RuleError with a readable message."""
+        clean: dict[str, list[str] | None] = {}
+        for day in DAYS:
+            times = hours.get(day)
+            if not times:
+                clean[day] = None
+                continue
+            try:
+                opens, closes = (dt.time.fromisoformat(t) for t in times)
+            except ValueError:
+                raise RuleError(f"{day}: tijden als 08:30") from None
+            if opens >= closes:
+                raise RuleError(f"{day}: openen moet voor sluiten liggen")
+            clean[day] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+        return clean

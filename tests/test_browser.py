@@ -96,7 +96,8 @@ async def test_webchat_conversation_shows_up_in_the_console(live_server: str, br
     await console.get_by_label("E-mailadres").fill("km@example.nl")
     await console.get_by_label("Wachtwoord").fill(PASSWORD)
     await console.get_by_role("button", name="Inloggen").click()
-    await console.wait_for_url("**/console/conversations")
+    await console.wait_for_url("**/console/inbox")
+    await console.goto(live_server + "/console/conversations")
     await console.get_by_role("link", name="Niet gekoppeld", exact=False).first.click()
     await console.get_by_text(question).wait_for(timeout=10_000)
     for _ in range(50):  # the Dutch version is made in the background, right after the answer

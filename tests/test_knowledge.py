@@ -23,6 +23,7 @@ from dialogs.model import (
     Inbound,
     RecordFeedback,
     RecordUnanswered,
+    RequestHandoff,
     ShowArticle,
 )
 from locales.catalog import t
@@ -135,7 +136,11 @@ def test_fines_answer_generally_and_offer_a_person() -> None:
         Context(language="tr", consented=True, state={"step": "menu"}), Inbound("button", payload="kb:boete")
     )
     assert t("tr", "kb.general_only") in result.replies[0].text
-    assert "menu:person" in [b.payload for b in result.replies[0].buttons]
+    assert "person:boete" in [b.payload for b in result.replies[0].buttons]
+    handed = engine.handle(
+        Context(language="tr", consented=True, state=result.state), Inbound("button", payload="person:boete")
+    )
+    assert RequestHandoff("topic", "boete") in handed.effects and handed.state["step"] == "handoff"
 
 
 def test_unclear_and_unknown_questions_are_kept_for_staff() -> None:

@@ -370,3 +370,11 @@ async def allocate_ids(session: AsyncSession, count: int) -> list[int]:
     # SQLite: this write transaction holds the database's only write lock, so nobody else inserts.
     top = int(await session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0)
     return list(range(top + 1, top + count + 1))
+
+
+async def last_message_id(session: AsyncSession, conversation_id: int) -> int:
+    """The newest message of a conversation (0 when there is none), to notice new ones."""
+    found = await session.scalar(
+        select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
+    )
+    return int(found or 0)
