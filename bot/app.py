@@ -149,9 +149,10 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
     app.router.add_get("/console", console_redirect)
     app.router.add_static("/static", STATIC_DIR)
     app.router.add_get(r"/calendar/{id:\d+}/{token:[0-9a-f]{32}}.ics", calendar_file)
-    app.add_subapp(
-        "/console", create_console_app(settings, sessions, dispatcher, pipeline.deliver, translator)
+    console = create_console_app(
+        settings, sessions, dispatcher, pipeline.deliver, translator, pipeline.settings_changed
     )
+    app.add_subapp("/console", console)
     if whatsapp is not None:
         webhook = WhatsAppWebhook(pipeline, settings)
         app.router.add_get("/webhooks/whatsapp", webhook.verify)

@@ -14,6 +14,8 @@ from aiohttp_session import setup as setup_session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from console.admin import PIPELINE_SETTINGS_KEY
+from console.admin import routes as admin_routes
 from console.inbox import TRANSLATOR_KEY
 from console.inbox import routes as inbox_routes
 from console.planning import DELIVER_KEY, DISPATCHER_KEY
@@ -32,6 +34,7 @@ def create_console_app(
     dispatcher: ReminderDispatcher | None = None,
     deliver: Callable[[str, int], Awaitable[None]] | None = None,
     translator: TranslationService | None = None,
+    settings_changed: Callable[[], None] | None = None,
 ) -> web.Application:
     """The console, to be mounted at ``/console``."""
     app = web.Application()
@@ -41,6 +44,8 @@ def create_console_app(
         app[DELIVER_KEY] = deliver
     if translator is not None:
         app[TRANSLATOR_KEY] = translator
+    if settings_changed is not None:
+        app[PIPELINE_SETTINGS_KEY] = settings_changed
     app[SETTINGS_KEY] = settings
     app[SESSIONS_KEY] = sessions
     setup_session(app, cookie_storage(settings.effective_secret_key(), secure=settings.cookie_secure))
@@ -61,5 +66,6 @@ def create_console_app(
     app.router.add_routes(routes)
     app.router.add_routes(planning_routes)
     app.router.add_routes(inbox_routes)
+    app.router.add_routes(admin_routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app
