@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import StaffUser, utcnow
-from cases.services import appointments, participants, staff
+from cases.services import appointments, console_settings, participants, staff
 from cases.services.appointments import PlanningRules
 
 DEMO_PASSWORD = "wegwijs-demo-2026"
@@ -97,6 +97,7 @@ async def load_demo_data(session: AsyncSession, rules: PlanningRules) -> bool:
                 staff_id=by_email[km_email].id,
                 notify=False,
             )
+    await console_settings.load_default_canned_replies(session)
     # Free slots in the morning, afternoon and evening, so "another time" in the chat has choices.
     planner = by_email["planner@demo.wegwijs.nl"]
     for days_ahead in (3, 4, 6):

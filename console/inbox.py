@@ -190,7 +190,11 @@ async def _view(request: web.Request, escalation_id: int, **extra: object) -> we
             participant_id=escalation.participant_id,
             details={"escalation_id": escalation.id},
         )
-    question = [m for m in transcript if m.direction == "in" and m.kind == "text"][-3:]
+    question = [
+        m
+        for m in transcript
+        if m.direction == "in" and m.kind == "text" and m.intent not in ("koppelcode", "greeting")
+    ][-3:]
     return await render_page(
         request,
         "escalation.html",

@@ -173,3 +173,78 @@ async def test_a_planner_invites_and_the_web_chat_user_confirms_with_one_tap(
     )
     await planner.goto(f"{live_server}/console/agenda?dag={day}")
     assert "Stadskantoor, balie 4" in await planner.locator("table.agenda").inner_text()
+
+
+@pytest.fixture
+def english_models(settings, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Dutch ↔ English test models (random weights) in the folder the app uses."""
+    from locales.translation import packages
+    from tests.argos_packages import build
+
+    out = tmp_path_factory.mktemp("browser-models")
+    packages.use_directory(settings.translation_dir)
+    for n, (source, target) in enumerate((("nl", "en"), ("en", "nl"))):
+        packages.install_file(build(out, source, target, seed=40 + n))
+    return settings.translation_dir
+
+
+async def test_an_escalation_appears_live_and_the_reply_reaches_the_chat_in_its_language(
+    english_models, live_server: str, browser, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from cases.db import transaction
+    from cases.models import Message
+    from cases.services import koppelcode
+    from locales.catalog import t
+
+    km = await make_staff(sessions, "km@example.nl", ["klantmanager"])
+    person = await make_participant(sessions, klantmanager=km, first_name="Olena")
+    async with transaction(sessions) as session:
+        code, _ = await koppelcode.create_koppelcode(session, person, valid_days=30, created_by=None)
+
+    console = await _console_login(browser, live_server, "km@example.nl")
+    await console.wait_for_url("**/console/inbox")
+    assert "Olena" not in await console.locator("table.inbox").inner_text()
+
+    chat = await browser.new_page(locale="en-GB")
+    await chat.goto(live_server + "/")
+    await chat.get_by_role("button", name=t("en", "button.consent_yes")).click()  # the browser speaks English
+    await chat.get_by_role("button", name="English").click()
+    await chat.get_by_label("Bericht").fill(code)
+    await chat.get_by_label("Bericht").press("Enter")
+    await chat.get_by_text(t("en", "koppelcode.success", name="Olena")).wait_for(timeout=10_000)
+    await chat.get_by_role("button", name=t("en", "menu.button.person")).last.click()
+    await chat.get_by_label("Bericht").fill("Can I get more time for my exams?")
+    await chat.get_by_label("Bericht").press("Enter")
+
+    # The inbox shows it without a reload (server-sent events).
+    row = console.locator("table.inbox tr.unread", has_text="Olena")
+    await row.wait_for(timeout=15_000)
+    assert (await console.locator("#unread").inner_text()).strip() == "1"
+    await _shot(console, "console-inbox-live")
+    await row.get_by_role("link").click()
+    await console.get_by_text("Can I get more time for my exams?").first.wait_for()
+    await console.get_by_role("button", name="Zelf oppakken").click()
+    dutch = "U kunt verlenging aanvragen bij DUO. Ik help u daarbij."
+    await console.get_by_label("Uw antwoord (Nederlands)").fill(dutch)
+    await console.get_by_role("button", name="Voorbeeld en vertaling bekijken").click()
+    await console.locator("#preview-translation").wait_for()
+    await console.locator("#preview-back").wait_for()
+    await _shot(console, "console-reply-preview")
+    await console.get_by_role("button", name="Versturen").click()
+    await console.wait_for_url("**/console/escalations/*")
+
+    # The web-chat user gets the reply in English (machine-translated), marked as from a person.
+    staff_reply = chat.locator("li.msg.out", has_text=t("en", "person.staff_label"))
+    await staff_reply.wait_for(timeout=15_000)
+    async with sessions() as session:
+        stored = await session.scalar(select(Message).where(Message.intent == "staff_reply"))
+    assert stored is not None and stored.language == "en"
+    assert (await staff_reply.inner_text()).strip().endswith(stored.text.split("\n", 1)[1].strip())
+    await _shot(chat, "webchat-staff-reply")
+
+    # The case shows both texts: what the person read, and the Dutch the klantmanager wrote.
+    await console.goto(f"{live_server}/console/participants/{person.id}#gesprek")
+    transcript = await console.locator("table.transcript").inner_text()
+    assert dutch in transcript and stored.text.split("\n", 1)[1] in transcript

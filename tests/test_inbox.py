@@ -58,9 +58,7 @@ def test_asking_for_a_person_says_when_an_answer_comes() -> None:
     )
     date, time = format_local_datetime(opens, "en")
     assert t("en", "person.expect.closed", when=f"{date} {time}") in closed.replies[0].text
-    assert (
-        time in closed.replies[0].text and closed.replies[0].dutch and "08:30" in closed.replies[0].dutch
-    )
+    assert time in closed.replies[0].text and closed.replies[0].dutch and "08:30" in closed.replies[0].dutch
 
 
 def test_two_questions_without_an_answer_bring_in_a_person() -> None:
@@ -343,3 +341,53 @@ async def test_a_beheerder_sets_office_hours_and_keywords_the_bot_uses(
         allow_redirects=False,
     )
     assert "fout=" in bad.headers["Location"]
+
+
+def test_every_standard_answer_has_a_curated_text_in_every_language() -> None:
+    from cases.services.console_settings import default_canned_replies
+    from locales.languages import LANGUAGES
+
+    scripts = {"ar": (0x0600, 0x06FF), "fa": (0x0600, 0x06FF), "ti": (0x1200, 0x137F), "uk": (0x0400, 0x04FF)}
+    replies = default_canned_replies()
+    assert len(replies) >= 5
+    for reply in replies:
+        assert set(LANGUAGES) <= set(reply), reply["title"]
+        for code, (low, high) in scripts.items():
+            assert any(low <= ord(c) <= high for c in reply[code]), (reply["title"], code)
+        assert all(reply[code] != reply["nl"] for code in LANGUAGES if code != "nl")
+
+
+async def test_a_standard_answer_goes_out_in_its_curated_translation(
+    client: TestClient, app, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    from cases.models import CannedReply
+    from cases.services import console_settings
+
+    km = await make_staff(sessions, "km@example.nl", ["klantmanager"])
+    person = await make_participant(sessions, klantmanager=km)
+    identity = await linked_identity(sessions, person, language="ar")
+    async with transaction(sessions) as session:
+        await console_settings.load_default_canned_replies(session)
+    async with sessions() as session:
+        canned = await session.scalar(select(CannedReply).where(CannedReply.title == "Tolk bij gesprek"))
+    assert canned is not None
+    await _say(app, identity, payload="menu:person")
+    escalation = await _escalation(sessions)
+    await login(client, "km@example.nl")
+    preview = await _post(
+        client, f"/console/escalations/{escalation.id}/reply", {"canned": str(canned.id), "action": "preview"}
+    )
+    assert canned.translations["ar"] in await preview.text()  # no Arabic model needed: it is curated
+    sent = await _post(
+        client,
+        f"/console/escalations/{escalation.id}/reply",
+        {"canned": str(canned.id), "text": canned.text_nl, "previewed": canned.text_nl, "action": "send"},
+    )
+    assert sent.status == 302
+    async with sessions() as session:
+        reply = await session.scalar(select(Message).where(Message.intent == "staff_reply"))
+    assert (
+        reply is not None
+        and reply.text.endswith(canned.translations["ar"])
+        and reply.translation_engine == "canned"
+    )

@@ -11,6 +11,8 @@
     var data = {};
     try { data = JSON.parse(event.data); } catch (e) { /* keep going */ }
     if (badge && typeof data.unread === "number") { badge.textContent = data.unread ? String(data.unread) : ""; }
+    var count = document.getElementById("unread-count");
+    if (count && typeof data.unread === "number") { count.textContent = String(data.unread); }
     if (first) { first = false; return; }  // the page was just rendered with this state
     var rows = document.getElementById("inbox-rows");
     if (rows && live.getAttribute("data-rows")) {
