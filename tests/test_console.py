@@ -32,6 +32,8 @@ ROUTES = [
     ("GET", "/console/slots"),
     ("GET", "/console/sessions"),
     ("GET", "/console/campaigns"),
+    ("GET", "/console/inbox"),
+    ("GET", "/console/admin"),
 ]
 # Which roles may use each route (anonymous visitors are sent to the login page everywhere).
 ALLOWED = {
@@ -51,6 +53,8 @@ ALLOWED = {
     "/console/slots": {"planner", "teamleider"},
     "/console/sessions": {"planner", "teamleider"},
     "/console/campaigns": {"planner", "teamleider"},
+    "/console/inbox": {"klantmanager", "teamleider"},
+    "/console/admin": {"beheerder"},
 }
 
 
