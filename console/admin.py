@@ -128,3 +128,27 @@ async def add_staff(request: web.Request) -> web.StreamResponse:
     except staff_service.StaffError as exc:
         raise web.HTTPFound(f"/console/admin?fout={exc}") from None
     raise web.HTTPFound("/console/staff")
+
+
+@routes.post("/admin/staff/{id:\\d+}")
+@requires(*ADMIN)
+async def edit_staff(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        async with transaction(request.app[SESSIONS_KEY]) as db:
+            user = await db.get(StaffUser, int(request.match_info["id"]))
+            me = await db.get(StaffUser, staff_of(request).id)
+            if user is None or me is None:
+                raise web.HTTPNotFound(text="Medewerker niet gevonden.")
+            await staff_service.update_staff(
+                db,
+                user,
+                roles=[r for r in form.getall("roles", []) if r in STAFF_ROLES],  # type: ignore[arg-type]
+                team=str(form.get("team", "")).strip()[:120] or None,
+                languages=[c for c in form.getall("languages", []) if c in LANGUAGES],  # type: ignore[arg-type]
+                active=form.get("active") == "1",
+                by=me,
+            )
+    except staff_service.StaffError as exc:
+        raise web.HTTPFound(f"/console/staff?fout={exc}") from None
+    raise web.HTTPFound("/console/staff")

@@ -8,7 +8,7 @@ from aiohttp_session import get_session
 from sqlalchemy import select
 
 from cases.db import transaction
-from cases.models import StaffUser
+from cases.models import STAFF_ROLES, StaffUser
 from cases.services import (
     appointments,
     audit,
@@ -285,7 +285,9 @@ async def create_koppelcode(request: web.Request) -> web.StreamResponse:
 async def staff_list(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS_KEY]() as db:
         users = list(await db.scalars(select(StaffUser).order_by(StaffUser.name)))
-    return await render_page(request, "staff.html", users=users)
+    return await render_page(
+        request, "staff.html", users=users, roles=STAFF_ROLES, error=request.query.get("fout")
+    )
 
 
 def document_keys() -> list[str]:

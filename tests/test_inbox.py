@@ -391,3 +391,53 @@ async def test_a_standard_answer_goes_out_in_its_curated_translation(
         and reply.text.endswith(canned.translations["ar"])
         and reply.translation_engine == "canned"
     )
+
+
+async def test_a_beheerder_adds_changes_and_deactivates_staff(client: TestClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    from multidict import MultiDict
+
+    from cases.models import StaffUser
+
+    await make_staff(sessions, "admin@example.nl", ["beheerder"])
+    await login(client, "admin@example.nl")
+    token = csrf_from(await (await client.get("/console/admin")).text())
+    form = MultiDict(
+        [
+            ("name", "Nadia"),
+            ("email", "nadia@example.nl"),
+            ("password", "a-long-temporary-pw"),
+            ("team", "Team West"),
+            ("roles", "klantmanager"),
+            ("languages", "ar"),
+            ("languages", "fa"),
+            ("csrf_token", token),
+        ]
+    )
+    assert (await client.post("/console/admin/staff", data=form, allow_redirects=False)).status == 302
+    async with sessions() as session:
+        nadia = await session.scalar(select(StaffUser).where(StaffUser.email == "nadia@example.nl"))
+    assert nadia is not None and nadia.roles == ["klantmanager"] and nadia.languages == ["ar", "fa"]
+    assert nadia.team is not None and nadia.team.name == "Team West"
+    change = MultiDict([("roles", "planner"), ("team", "Team Oost"), ("active", "0"), ("csrf_token", token)])
+    assert (
+        await client.post(f"/console/admin/staff/{nadia.id}", data=change, allow_redirects=False)
+    ).status == 302
+    async with sessions() as session:
+        nadia = await session.get(StaffUser, nadia.id)
+        me = await session.scalar(select(StaffUser).where(StaffUser.email == "admin@example.nl"))
+    assert nadia is not None and nadia.roles == ["planner"] and not nadia.active and nadia.languages == []
+    assert me is not None
+    locked_out = MultiDict([("roles", "klantmanager"), ("active", "1"), ("csrf_token", token)])
+    resp = await client.post(f"/console/admin/staff/{me.id}", data=locked_out, allow_redirects=False)
+    assert "fout=" in resp.headers["Location"]  # a beheerder cannot take away their own rights
+    page = await client.get("/console/login")
+    resp = await client.post(
+        "/console/login",
+        data={
+            "email": "nadia@example.nl",
+            "password": "a-long-temporary-pw",
+            "csrf_token": csrf_from(await page.text()),
+        },
+        allow_redirects=False,
+    )
+    assert resp.status == 401  # a deactivated account cannot log in

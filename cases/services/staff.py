@@ -135,3 +135,31 @@ async def speakers_by_language(session: AsyncSession) -> dict[str, list[str]]:
         for language in user.languages or []:
             result.setdefault(language, []).append(user.name)
     return result
+
+
+async def update_staff(
+    session: AsyncSession,
+    user: StaffUser,
+    *,
+    roles: list[str],
+    team: str | None,
+    languages: list[str],
+    active: bool,
+    by: StaffUser,
+) -> None:
+    """Change a staff account's roles, team, languages or whether it may log in (audited)."""
+    bad = [r for r in roles if r not in STAFF_ROLES]
+    if bad or not roles:
+        raise StaffError(f"roles must be some of {', '.join(STAFF_ROLES)}")
+    if user.id == by.id and (not active or "beheerder" not in roles):
+        raise StaffError("you cannot take away your own beheer rights or lock yourself out")
+    user.roles = sorted(set(roles))
+    user.team_id = (await get_or_create_team(session, team)).id if team else None
+    user.languages = sorted(set(languages))
+    user.active = active
+    await audit.record(
+        session,
+        "staff.updated",
+        staff=by,
+        details={"staff_id": user.id, "roles": user.roles, "active": active},
+    )
