@@ -120,7 +120,9 @@ def _serve(settings: Settings, *, telegram_polling: bool = False) -> None:
 
     for line in channel_status(settings):
         print(f"  {line}", flush=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot import logs
+
+    logs.configure(logging.INFO)
     app = create_app(settings, telegram_polling=telegram_polling)
     web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
 

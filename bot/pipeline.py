@@ -34,6 +34,7 @@ from cases.services import (
     messages,
     outbox,
     participants,
+    privacy,
 )
 from dialogs import appointments as appointment_flow
 from dialogs import engine
@@ -55,6 +56,7 @@ from dialogs.model import (
     RaiseSafetyAlert,
     RecordFeedback,
     RecordUnanswered,
+    RequestErasure,
     RequestHandoff,
     RequestTolk,
     SetLanguage,
@@ -424,6 +426,17 @@ class Pipeline:
                 ConfirmAppointment | CancelAppointment | RequestTolk | MarkDocument | SetReminders,
             ):
                 await self._apply_case_change(session, identity, effect, result.language)
+            elif isinstance(effect, RequestErasure):
+                deadline = await privacy.request_erasure(session, identity)
+                follow = engine.erasure_requested(
+                    dataclasses.replace(
+                        await self._context(session, identity, conversation),
+                        state=result.state,
+                        language=result.language,
+                    ),
+                    deadline,
+                )
+                result = dataclasses.replace(result, replies=result.replies + follow.replies)
             elif isinstance(effect, OfferSlots | BookSlot):
                 follow = await self._new_time(session, identity, conversation, result, effect)
                 result = dataclasses.replace(result, replies=result.replies + follow.replies)

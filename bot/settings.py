@@ -102,6 +102,9 @@ class Settings(BaseSettings):
         default=Path(__file__).parent.parent / "scheduler" / "rules.toml",
         description="deadline reminders and the no-show ladder",
     )
+    retention_months: int = Field(
+        default=12, ge=1, le=120, description="message texts kept this long after a case is closed"
+    )
     reminder_batch: int = Field(default=1000, ge=1, le=20000, description="reminders claimed per transaction")
 
     @field_validator("database_url")

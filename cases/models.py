@@ -119,6 +119,8 @@ class Participant(Base):
     leerroute: Mapped[str | None] = mapped_column(String(20))  # b1 | onderwijs | b1_entree | z
     provider: Mapped[str | None] = mapped_column(String(120))  # taalaanbieder
     reminders_stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    case_closed_on: Mapped[dt.date | None] = mapped_column(Date)  # retention counts from here
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     klantmanager_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -487,7 +489,8 @@ class StaffTask(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("channel_identities.id"))  # an unlinked chat
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
@@ -498,7 +501,7 @@ class StaffTask(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
-    participant: Mapped[Participant] = relationship(lazy="joined")
+    participant: Mapped[Participant | None] = relationship(lazy="joined")
 
 
 class Campaign(Base):

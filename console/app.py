@@ -14,12 +14,14 @@ from aiohttp_session import setup as setup_session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from cases.sensitive import mask
 from console.admin import PIPELINE_SETTINGS_KEY
 from console.admin import routes as admin_routes
 from console.inbox import TRANSLATOR_KEY
 from console.inbox import routes as inbox_routes
 from console.planning import DELIVER_KEY, DISPATCHER_KEY
 from console.planning import routes as planning_routes
+from console.privacy import routes as privacy_routes
 from console.security import SESSIONS_KEY, SETTINGS_KEY, cookie_storage, csrf_middleware
 from console.views import routes
 from locales.translation.engine import TranslationService
@@ -62,10 +64,12 @@ def create_console_app(
         return value.astimezone(zone).strftime(fmt) if value else "—"
 
     env.filters["local"] = local
+    env.filters["masked"] = mask
     env.filters["date_nl"] = lambda d: d.strftime("%d-%m-%Y") if d else "—"
     app.router.add_routes(routes)
     app.router.add_routes(planning_routes)
     app.router.add_routes(inbox_routes)
     app.router.add_routes(admin_routes)
+    app.router.add_routes(privacy_routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app

@@ -65,6 +65,7 @@ async def render_page(request: web.Request, template: str, **context: object) ->
             unread = await escalations.unread_count(
                 db, staff, designated_role=request.app[SETTINGS_KEY].safety_role
             )
+    context.setdefault("revealed", await _revealed(request, staff))
     context.update(
         staff=staff,
         unread_escalations=unread,
@@ -79,6 +80,45 @@ async def render_page(request: web.Request, template: str, **context: object) ->
         safety_role=request.app[SETTINGS_KEY].safety_role,
     )
     return aiohttp_jinja2.render_template(template, request, context)
+
+
+REVEAL_MINUTES = 10
+
+
+async def _revealed(request: web.Request, staff: StaffUser | None) -> set[int]:
+    """The message a staff member just chose to reveal (``?toon=ID``), only if that was audited."""
+    ident = request.query.get("toon", "")
+    if staff is None or not ident.isdigit():
+        return set()
+    async with request.app[SESSIONS_KEY]() as db:
+        recent = await audit.recent_reveal(db, staff.id, int(ident), minutes=REVEAL_MINUTES)
+    return {int(ident)} if recent else set()
+
+
+@routes.post("/messages/{id:\\d+}/reveal")
+@requires(*CASE_ROLES)
+async def reveal_message(request: web.Request) -> web.StreamResponse:
+    """Show one message unmasked (BSN, IBAN, phone number): recorded in the audit trail."""
+    staff = staff_of(request)
+    message_id = int(request.match_info["id"])
+    async with transaction(request.app[SESSIONS_KEY]) as db:
+        message = await messages.get_message(db, message_id)
+        conversation = (
+            await messages.get_conversation(db, staff, message.conversation_id) if message else None
+        )
+        if message is None or conversation is None:
+            raise web.HTTPNotFound(text="Bericht niet gevonden.")
+        await audit.record(
+            db,
+            "message.revealed",
+            staff=staff,
+            participant_id=conversation.participant_id,
+            details={"message_id": message_id},
+        )
+    back = request.headers.get("Referer", "")
+    path = back.split("://", 1)[-1].split("/", 1)[-1] if back else ""
+    target = "/" + path.split("?", 1)[0].split("#", 1)[0] if path.startswith("console/") else "/console/inbox"
+    raise web.HTTPFound(f"{target}?toon={message_id}#m{message_id}")
 
 
 def _home_for(staff: StaffUser) -> str:

@@ -6,6 +6,8 @@ applies the effects; for a koppelcode attempt it calls ``link_result`` with the 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from cases.services.koppelcode import looks_like_code
 from cases.services.koppelcode import normalise as normalise_code
 from dialogs import answers, safety
@@ -19,9 +21,10 @@ from dialogs.model import (
     GiveConsent,
     Inbound,
     LinkStatus,
+    RequestErasure,
 )
 from dialogs.turn import MENU_ITEMS, Turn
-from dialogs.vocabulary import is_greeting, is_menu_word, is_stop_word, normalise
+from dialogs.vocabulary import is_delete_request, is_greeting, is_menu_word, is_stop_word, normalise
 from locales.catalog import all_texts, t
 from locales.languages import DEFAULT_LANGUAGE, LANGUAGES, script_hint, supported
 
@@ -140,6 +143,11 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     if payload and payload.startswith("doc:"):
         appointment_flow.handle_document(turn, payload)
         return
+    if payload in ("privacy:ask", "privacy:delete", "privacy:keep") or (
+        inbound.kind == "text" and is_delete_request(text)
+    ):
+        _privacy(turn, payload or "privacy:ask")
+        return
     if payload in ("rem:stop", "rem:start") or (inbound.kind == "text" and is_stop_word(text)):
         appointment_flow.set_reminders(turn, payload == "rem:start")
         return
@@ -199,6 +207,38 @@ def _after_consent(turn: Turn, inbound: Inbound, payload: str | None) -> None:
     turn.say("fallback.unknown", turn.menu_buttons())
 
 
+def _privacy(turn: Turn, payload: str) -> None:
+    """ "Delete my data": confirm first, then the request goes to staff (answered with the deadline)."""
+    turn.state["step"] = "menu"
+    if payload == "privacy:delete":
+        turn.intent = "privacy.delete"
+        turn.effects.append(RequestErasure())
+    elif payload == "privacy:keep":
+        turn.intent = "privacy.keep"
+        turn.say("privacy.kept", turn.back_to_menu())
+    else:
+        turn.intent = "privacy.confirm"
+        turn.say(
+            "privacy.delete_confirm",
+            (
+                turn.button("privacy.button.delete", "privacy:delete"),
+                turn.button("privacy.button.keep", "privacy:keep"),
+            ),
+        )
+
+
+def erasure_requested(ctx: Context, deadline: dt.date) -> DialogResult:
+    """The request is with staff: tell the person by when it is handled."""
+    from babel.dates import format_date
+
+    turn = Turn(ctx)
+    turn.intent = "privacy.delete"
+    turn.say(
+        "privacy.delete_requested", turn.back_to_menu(), date=format_date(deadline, "long", locale=turn.lang)
+    )
+    return turn.result()
+
+
 def _has_keyword(text: str, keywords: tuple[str, ...]) -> bool:
     """A staff-configured phrase appears in the text (whole words, case and accents ignored)."""
     words = f" {normalise(text)} "
@@ -230,6 +270,11 @@ def _menu_choice(turn: Turn, item: str) -> None:
         turn.intent = "choose_language"
         turn.state["step"] = "language"
         turn.language_screen()
+    elif item == "privacy":
+        turn.say(
+            "privacy.notice",
+            (turn.button("privacy.button.delete", "privacy:ask"), *turn.back_to_menu()),
+        )
     elif item == "koppelcode":
         if case is not None:
             turn.say("koppelcode.already_linked", turn.back_to_menu())
@@ -250,6 +295,8 @@ def label_for(payload: str, language: str) -> str | None:
         return t(language, "menu.button.menu")
     if kind == "person":
         return t(language, "menu.button.person")
+    if kind == "privacy" and value in ("ask", "delete", "keep"):
+        return t(language, "privacy.button.keep" if value == "keep" else "privacy.button.delete")
     if kind in ("kb", "kbmore") and (articles := _articles_for(value)):
         return articles[0].text(language).title
     if kind == "consent" and value in ("yes", "no"):

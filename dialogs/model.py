@@ -189,6 +189,11 @@ class MarkDocument:
 
 
 @dataclass(frozen=True)
+class RequestErasure:
+    """The person asked to delete their data (answered by ``engine.erasure_requested``)."""
+
+
+@dataclass(frozen=True)
 class SetReminders:
     on: bool
 
@@ -210,6 +215,7 @@ Effect = (
     | BookSlot
     | MarkDocument
     | SetReminders
+    | RequestErasure
 )
 
 

@@ -8,7 +8,7 @@ from dialogs.model import Button, Context, DialogResult, Reply, SetLanguage
 from locales.catalog import t
 from locales.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-MENU_ITEMS = ("appointments", "documents", "questions", "person", "language", "koppelcode")
+MENU_ITEMS = ("appointments", "documents", "questions", "person", "language", "koppelcode", "privacy")
 
 
 class Turn:

@@ -51,6 +51,36 @@ STOP_WORDS = [
     "stop xusuusin",
 ]
 
+# "Delete my data" (AVG): the whole message, in each language as people type it.
+DELETE_WORDS = [
+    "wis mijn gegevens",
+    "verwijder mijn gegevens",
+    "gegevens wissen",
+    "wis mijn data",
+    "delete my data",
+    "erase my data",
+    "delete my information",
+    "remove my data",
+    "احذف بياناتي",
+    "امسح بياناتي",
+    "حذف بياناتي",
+    "ሓበሬታይ ደምስሱ",
+    "ሓበሬታይ ደምስስ",
+    "ሓበሬታይ ሰርዙ",
+    "اطلاعاتم را پاک کنید",
+    "اطلاعات من را پاک کنید",
+    "اطلاعاتم را حذف کنید",
+    "verilerimi sil",
+    "bilgilerimi sil",
+    "verilerimi silin",
+    "видаліть мої дані",
+    "видалити мої дані",
+    "видали мої дані",
+    "tirtir xogtayda",
+    "tirtir macluumaadkayga",
+    "xogtayda tirtir",
+]
+
 MENU_WORDS = ["menu", "start", "begin", "home", "menü", "меню", "قائمة", "القائمة", "منو", "ሜኑ", "liiska"]
 
 
@@ -76,6 +106,7 @@ def fold(text: str) -> str:
 _GREETING_SET = {normalise(g) for words in GREETINGS.values() for g in words}
 _MENU_SET = {normalise(w) for w in MENU_WORDS}
 _STOP_SET = {normalise(w) for w in STOP_WORDS}
+_DELETE_SET = {normalise(w) for w in DELETE_WORDS}
 
 
 def is_greeting(text: str) -> bool:
@@ -97,3 +128,8 @@ def is_menu_word(text: str) -> bool:
 def is_stop_word(text: str) -> bool:
     """True when the whole message asks to stop reminders ("STOP", "توقف", "jooji")."""
     return normalise(text) in _STOP_SET
+
+
+def is_delete_request(text: str) -> bool:
+    """True when the whole message asks to delete the person's data."""
+    return normalise(text) in _DELETE_SET

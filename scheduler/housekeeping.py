@@ -8,7 +8,7 @@ import logging
 from bot.pipeline import Pipeline
 from cases.db import transaction
 from cases.models import utcnow
-from cases.services import koppelcode, messages
+from cases.services import koppelcode, messages, privacy
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +33,11 @@ async def purge_expired_koppelcodes(pipeline: Pipeline, *, expired_for_days: int
     if count:
         log.info("purged %d expired koppelcodes", count)
     return count
+
+
+async def apply_retention(pipeline: Pipeline) -> dict[str, int]:
+    """Daily: remove message texts kept longer than the retention period, and say what went."""
+    async with transaction(pipeline.sessions) as session:
+        report = await privacy.apply_retention(session, months=pipeline.settings.retention_months)
+    log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in report.items()))
+    return report

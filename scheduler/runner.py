@@ -9,7 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.pipeline import Pipeline
 from cases.models import utcnow
 from scheduler import deadlines
-from scheduler.housekeeping import purge_expired_koppelcodes, requeue_stale_inbox
+from scheduler.housekeeping import apply_retention, purge_expired_koppelcodes, requeue_stale_inbox
 from scheduler.reminders import ReminderDispatcher
 
 DISPATCH_EVERY_SECONDS = 15
@@ -44,5 +44,8 @@ def create_scheduler(pipeline: Pipeline, dispatcher: ReminderDispatcher) -> Asyn
         args=[pipeline],
         id="purge-expired-koppelcodes",
         **once,
+    )
+    scheduler.add_job(
+        apply_retention, CronTrigger(hour=2, minute=30), args=[pipeline], id="apply-retention", **once
     )
     return scheduler

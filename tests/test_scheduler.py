@@ -63,6 +63,7 @@ async def test_scheduler_has_the_housekeeping_jobs(sessions, settings) -> None: 
             "deadline-scan",
             "requeue-stale-inbox",
             "purge-expired-koppelcodes",
+            "apply-retention",
         }
     finally:
         scheduler.shutdown(wait=False)

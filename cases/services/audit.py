@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import AuditEvent, StaffUser
+from cases.models import AuditEvent, StaffUser, utcnow
 
 
 async def record(
@@ -45,3 +46,16 @@ async def events_for_participant(
         .limit(limit)
     )
     return list(rows)
+
+
+async def recent_reveal(session: AsyncSession, staff_id: int, message_id: int, *, minutes: int) -> bool:
+    """True when this staff member revealed this message in the last ``minutes`` (audited)."""
+    since = utcnow() - dt.timedelta(minutes=minutes)
+    rows = await session.scalars(
+        select(AuditEvent.details).where(
+            AuditEvent.actor_staff_id == staff_id,
+            AuditEvent.action == "message.revealed",
+            AuditEvent.at >= since,
+        )
+    )
+    return any(details.get("message_id") == message_id for details in rows)

@@ -378,3 +378,7 @@ async def last_message_id(session: AsyncSession, conversation_id: int) -> int:
         select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
     )
     return int(found or 0)
+
+
+async def get_message(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.get(Message, message_id)

@@ -51,7 +51,7 @@ async def open_for(session: AsyncSession, staff: StaffUser, limit: int = 200) ->
             | ((StaffTask.staff_id.is_(None)) & (StaffTask.team_id == staff.team_id))
         )
     elif staff.has_role("teamleider") and not staff.has_role("beheerder"):
-        stmt = stmt.where(StaffTask.team_id == staff.team_id)
+        stmt = stmt.where((StaffTask.team_id == staff.team_id) | StaffTask.team_id.is_(None))
     rows = await session.scalars(
         stmt.order_by(StaffTask.due_on.is_(None), StaffTask.due_on, StaffTask.id).limit(limit)
     )
