@@ -209,9 +209,7 @@ async def test_export_erase_and_the_audit_trail_that_remains(client: TestClient,
     )
     assert texts == {privacy.ERASED}
     assert chat is not None and "31611112222" not in chat.external_id
-    assert {"chat.linked", "participant.exported", "participant.erased"} <= set(
-        actions
-    )  # metadata stays
+    assert {"chat.linked", "participant.exported", "participant.erased"} <= set(actions)  # metadata stays
 
 
 async def test_retention_removes_old_texts_and_reports_it(sessions) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -250,3 +251,20 @@ async def test_polling_mode_feeds_the_same_pipeline(tg_settings: Settings, botap
         assert sent[0].body["text"] == t("ti", "welcome")
         assert (await client.post("/webhooks/telegram", json={})).status == 404, "no webhook while polling"
     assert botapi.matching("/getUpdates")
+
+
+async def test_a_wrong_content_type_gets_415(tg: TestClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    resp = await tg.post(
+        "/webhooks/telegram",
+        data=json.dumps(text_update("hallo", update_id=5151)).encode(),
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "text/plain"},
+    )
+    assert resp.status == 415
+    oversized = await tg.post(
+        "/webhooks/telegram",
+        data=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"},
+    )
+    assert oversized.status == 413
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 0

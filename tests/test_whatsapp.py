@@ -535,3 +535,20 @@ async def test_a_reminder_outside_the_window_goes_as_its_template_and_a_tap_conf
     async with sessions() as session:
         assert (await session.get(Appointment, appt.id)).confirmed_at is not None  # type: ignore[union-attr]
     await client.close()
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+async def test_a_wrong_content_type_gets_415_and_nothing_is_stored(
+    wa: TestClient, sessions, content_type: str
+) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps(notification(messages_=[text_msg("hallo", "wamid.CT")])).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    resp = await wa.post(
+        "/webhooks/whatsapp",
+        data=body,
+        headers={"Content-Type": content_type, "X-Hub-Signature-256": signature},
+    )
+    assert resp.status == 415
+    assert await inbound_count(sessions) == 0

@@ -173,6 +173,8 @@ class TelegramChannel:
             return web.Response(status=401, text="bad secret token")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413, text="too large")
+        if request.content_type != "application/json":
+            return web.Response(status=415, text="expected application/json")
         try:
             data = json.loads(await request.read())
             if not isinstance(data, dict) or "update_id" not in data:
