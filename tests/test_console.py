@@ -274,3 +274,16 @@ async def test_untranslated_messages_suggest_an_interpreter_or_a_colleague(
     page = await (await client.get(link.group(1))).text()
     assert "Niet vertaald" in page and "geen vertaalmodel voor het Tigrinya" in page
     assert "Vraag een tolk (Global Talk), of een collega die Tigrinya spreekt: Selam Tesfay" in page
+
+
+async def test_outside_demo_the_cookie_is_secure(db_url: str) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.app import create_app
+    from bot.settings import load_settings
+    from tests.conftest import SECRET
+
+    app = create_app(load_settings(database_url=db_url, secret_key=SECRET))  # cookie_secure defaults to on
+    async with TestClient(TestServer(app, host="127.0.0.1")) as secure_client:
+        cookie = (await secure_client.get("/console/login")).headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
