@@ -13,9 +13,12 @@ QUIET = ("argostranslate", "stanza", "ctranslate2", "aiosqlite", "asyncpg", "sql
 
 
 class MaskingFilter(logging.Filter):
-    """Masks sensitive numbers in the formatted message (arguments included)."""
+    """Drops the chatty libraries' lines below WARNING (whatever level they set for themselves) and
+    masks sensitive numbers in the formatted message (arguments included)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and record.name.startswith(QUIET):
+            return False
         message = record.getMessage()
         masked = mask(message)
         if masked != message:
@@ -31,6 +34,4 @@ def configure(level: int = logging.INFO, stream: TextIO | None = None) -> loggin
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
     return handler

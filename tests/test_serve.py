@@ -101,7 +101,9 @@ async def test_serve_answers_a_signed_webhook_through_the_graph_api(db_url: str)
             ) as resp:
                 assert resp.status == 401
             async with http.post(
-                base + "/webhooks/whatsapp", data=body, headers={"X-Hub-Signature-256": good}
+                base + "/webhooks/whatsapp",
+                data=body,
+                headers={"X-Hub-Signature-256": good, "Content-Type": "application/json"},
             ) as resp:
                 assert resp.status == 200
             sent = await graph.wait_for(1, wait_seconds=15)

@@ -136,13 +136,13 @@ class WhatsAppWebhook:
         """A notification: verified, stored, then acknowledged (200 only after the commit)."""
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413, text="too large")
-        if request.content_type != "application/json":
-            return web.Response(status=415, text="expected application/json")
         body = await request.read()
         if not verify_signature(
             self.settings.whatsapp_app_secret, body, request.headers.get("X-Hub-Signature-256")
         ):
-            return web.Response(status=401, text="bad signature")
+            return web.Response(status=401, text="bad signature")  # unauthenticated: say nothing more
+        if request.content_type != "application/json":
+            return web.Response(status=415, text="expected application/json")
         try:
             data = json.loads(body)
             inbound, statuses = parse_notification(data)

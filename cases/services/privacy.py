@@ -46,8 +46,10 @@ def _row(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-async def export(session: AsyncSession, participant_id: int) -> dict[str, Any]:
-    """Everything Wegwijs holds about one participant, as plain data (for JSON and the readable page)."""
+async def _person_and_conversations(
+    session: AsyncSession, participant_id: int
+) -> tuple[Participant, list[ChannelIdentity], list[int]]:
+    """The participant, their linked chats, and every conversation of theirs."""
     person = await session.get(Participant, participant_id)
     if person is None:
         raise LookupError(participant_id)
@@ -64,6 +66,12 @@ async def export(session: AsyncSession, participant_id: int) -> dict[str, Any]:
             )
         )
     )
+    return person, chats, conversation_ids
+
+
+async def export(session: AsyncSession, participant_id: int) -> dict[str, Any]:
+    """Everything Wegwijs holds about one participant, as plain data (for JSON and the readable page)."""
+    person, chats, conversation_ids = await _person_and_conversations(session, participant_id)
     messages = list(
         await session.scalars(
             select(Message).where(Message.conversation_id.in_(conversation_ids)).order_by(Message.id)
@@ -242,22 +250,7 @@ async def _erase_conversations(session: AsyncSession, conversation_ids: list[int
 
 async def erase_participant(session: AsyncSession, participant_id: int, *, by: StaffUser) -> dict[str, int]:
     """Erase a participant's personal data and message texts; keep rows, ids and the audit trail."""
-    person = await session.get(Participant, participant_id)
-    if person is None:
-        raise LookupError(participant_id)
-    chats = list(
-        await session.scalars(select(ChannelIdentity).where(ChannelIdentity.participant_id == participant_id))
-    )
-    conversation_ids = list(
-        await session.scalars(
-            select(Conversation.id).where(
-                or_(
-                    Conversation.participant_id == participant_id,
-                    Conversation.identity_id.in_([c.id for c in chats]),
-                )
-            )
-        )
-    )
+    person, chats, conversation_ids = await _person_and_conversations(session, participant_id)
     erased = await _erase_conversations(session, conversation_ids)
     for chat in chats:
         chat.external_id = f"erased:{chat.id}"  # a phone number or chat id is personal data
