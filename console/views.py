@@ -59,8 +59,8 @@ PLANNER_ROLES = ("planner", "teamleider")  # free slots, group sessions, group m
 async def render_page(request: web.Request, template: str, **context: object) -> web.Response:
     session = await get_session(request)
     staff = await current_staff(request)
-    unread = 0
-    if staff is not None and staff.has_role(*CASE_ROLES):
+    unread = context.pop("unread", None)  # the inbox counted it already
+    if unread is None and staff is not None and staff.has_role(*CASE_ROLES):
         async with request.app[SESSIONS_KEY]() as db:
             unread = await escalations.unread_count(
                 db, staff, designated_role=request.app[SETTINGS_KEY].safety_role
@@ -68,7 +68,7 @@ async def render_page(request: web.Request, template: str, **context: object) ->
     context.setdefault("revealed", await _revealed(request, staff))
     context.update(
         staff=staff,
-        unread_escalations=unread,
+        unread_escalations=unread or 0,
         csrf_token=csrf_token(session),
         languages=LANGUAGES,
         case_roles=CASE_ROLES,

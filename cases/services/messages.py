@@ -12,7 +12,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
 from cases.services.participants import visible_to
@@ -265,23 +264,33 @@ class ConversationRow:
 async def list_conversations(
     session: AsyncSession, staff: StaffUser, limit: int = 200
 ) -> list[ConversationRow]:
-    """Conversations staff may see (linked ones of visible participants, and all unlinked ones)."""
-    last_ids = (
-        select(Message.conversation_id, func.max(Message.id).label("last_id"))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    last = aliased(Message)
+    """Conversations staff may see (linked ones of visible participants, and all unlinked ones), most
+    recent first. The page is chosen on the indexed ``last_message_at`` first; only then are the
+    last messages of those conversations fetched, so the cost does not grow with all messages."""
     stmt: Any = (
-        select(Conversation, Participant, last)
-        .join(last_ids, last_ids.c.conversation_id == Conversation.id)
-        .join(last, last.id == last_ids.c.last_id)
+        select(Conversation, Participant)
         .outerjoin(Participant, Participant.id == Conversation.participant_id)
         .where(or_(Conversation.participant_id.is_(None), visible_to(staff)))
         .order_by(Conversation.last_message_at.desc())
         .limit(limit)
     )
-    return [ConversationRow(c, p, m) for c, p, m in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt)).all()
+    last = await latest_messages(session, Message.conversation_id, [c.id for c, _ in rows])
+    return [ConversationRow(c, p, last[c.id]) for c, p in rows if c.id in last]
+
+
+async def latest_messages(session: AsyncSession, column: Any, keys: Sequence[int]) -> dict[int, Message]:
+    """The newest message per value of ``column`` (conversation or participant) for these keys."""
+    if not keys:
+        return {}
+    newest = (
+        select(column.label("key"), func.max(Message.id).label("last_id"))
+        .where(column.in_(keys))
+        .group_by(column)
+        .subquery()
+    )
+    rows = await session.execute(select(newest.c.key, Message).join(Message, Message.id == newest.c.last_id))
+    return {key: message for key, message in rows.all()}
 
 
 async def get_conversation(

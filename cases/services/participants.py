@@ -82,22 +82,33 @@ class ParticipantRow:
 
 
 async def list_visible(session: AsyncSession, staff: StaffUser, limit: int = 200) -> list[ParticipantRow]:
-    """Participants visible to ``staff`` with their last chat message, most recent activity first."""
-    last_ids = (
-        select(Message.participant_id, func.max(Message.id).label("last_id"))
-        .where(Message.participant_id.is_not(None))
-        .group_by(Message.participant_id)
-        .subquery()
-    )
-    stmt = (
-        select(Participant, Message)
-        .outerjoin(last_ids, last_ids.c.participant_id == Participant.id)
-        .outerjoin(Message, Message.id == last_ids.c.last_id)
+    """Participants visible to ``staff`` with their last chat message, most recent activity first.
+
+    The page is found by walking conversations on their indexed ``last_message_at`` (no aggregate
+    over all conversations or messages); participants without a chat fill the rest of the page.
+    """
+    from cases.models import Conversation
+    from cases.services.messages import latest_messages
+
+    recent = await session.scalars(
+        select(Conversation.participant_id)
+        .join(Participant, Participant.id == Conversation.participant_id)
         .where(visible_to(staff))
-        .order_by(last_ids.c.last_id.desc().nulls_last(), Participant.last_name, Participant.id)
-        .limit(limit)
+        .order_by(Conversation.last_message_at.desc())
+        .limit(limit * 2)
     )
-    return [ParticipantRow(p, m) for p, m in (await session.execute(stmt)).all()]
+    ids = list(dict.fromkeys(recent))[:limit]
+    if len(ids) < limit:
+        rest = await session.scalars(
+            select(Participant.id)
+            .where(visible_to(staff), Participant.id.not_in(ids))
+            .order_by(Participant.last_name, Participant.id)
+            .limit(limit - len(ids))
+        )
+        ids += list(rest)
+    by_id = {p.id: p for p in await session.scalars(select(Participant).where(Participant.id.in_(ids)))}
+    last = await latest_messages(session, Message.participant_id, ids)
+    return [ParticipantRow(by_id[i], last.get(i)) for i in ids if i in by_id]
 
 
 async def get_visible(session: AsyncSession, staff: StaffUser, participant_id: int) -> Participant | None:
