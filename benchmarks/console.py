@@ -23,16 +23,22 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
-from benchmarks.common import DEFAULT_PG, fresh_database, percentile
+from benchmarks.common import (
+    DEFAULT_PG,
+    LANGS,
+    fresh_database,
+    insert_linked_people,
+    move_sequences_on,
+    percentile,
+)
 from bot.app import create_app
 from bot.settings import load_settings
 from cases.db import create_engine, session_factory, transaction
-from cases.models import ChannelIdentity, Conversation, Escalation, Message, Participant, utcnow
+from cases.models import Escalation, Message, utcnow
 from cases.services import staff
 
 TEAMS = 10
 PASSWORD = "benchmark-password-123"
-LANGS = ("ar", "ti", "fa", "tr", "uk", "so", "en", "nl")
 
 
 async def seed(url: str, participants: int, messages_each: int, chunk: int = 5000) -> dict[str, int]:
@@ -57,55 +63,12 @@ async def seed(url: str, participants: int, messages_each: int, chunk: int = 500
     for first in range(0, participants, chunk):
         ids = range(first + 1, min(first + chunk, participants) + 1)
         async with transaction(sessions) as session:
-            await session.execute(
-                Participant.__table__.insert(),
-                [
-                    {
-                        "id": i,
-                        "reference": f"WW-{i:06d}",
-                        "first_name": "Deelnemer",
-                        "last_name": str(i),
-                        "preferred_language": LANGS[i % len(LANGS)],
-                        "target_group": "statushouder",
-                        "wet_regime": "Wi2021",
-                        "klantmanager_id": kms[i % TEAMS].id,
-                        "team_id": kms[i % TEAMS].team_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                ChannelIdentity.__table__.insert(),
-                [
-                    {
-                        "id": i,
-                        "channel": "whatsapp",
-                        "external_id": f"3160{i:07d}",
-                        "language": LANGS[i % len(LANGS)],
-                        "consent_given_at": now,
-                        "participant_id": i,
-                        "linked_at": now,
-                        "link_failures": 0,
-                        "created_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                Conversation.__table__.insert(),
-                [
-                    {
-                        "id": i,
-                        "identity_id": i,
-                        "participant_id": i,
-                        "state": {"step": "menu"},
-                        "started_at": now,
-                        "last_message_at": now - dt.timedelta(minutes=i % 5000),
-                    }
-                    for i in ids
-                ],
+            await insert_linked_people(
+                session,
+                ids,
+                channel=lambda _: "whatsapp",
+                extra=lambda i: {"klantmanager_id": kms[i % TEAMS].id, "team_id": kms[i % TEAMS].team_id},
+                last_message_at=lambda i: now - dt.timedelta(minutes=i % 5000),
             )
             rows = []
             for i in ids:
@@ -155,13 +118,9 @@ async def seed(url: str, participants: int, messages_each: int, chunk: int = 500
             )
     if url.startswith("postgresql"):
         async with transaction(sessions) as session:
-            for table in ("participants", "channel_identities", "conversations", "messages"):
-                await session.execute(
-                    text(  # table names are the constants above, never input
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                        f"(SELECT MAX(id) FROM {table}))"
-                    )
-                )
+            await move_sequences_on(
+                session, ("participants", "channel_identities", "conversations", "messages")
+            )
             await session.execute(text("ANALYZE"))
     await engine.dispose()
     return {"participants": participants, "messages": message_id}

@@ -21,16 +21,14 @@ import platform
 import time
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from benchmarks.common import DEFAULT_PG, fresh_database
+from benchmarks.common import DEFAULT_PG, fresh_database, insert_linked_people, move_sequences_on
 from bot.settings import load_settings
 from cases.db import create_engine, session_factory, transaction
 from cases.models import (
     Appointment,
-    ChannelIdentity,
-    Conversation,
     Message,
     Participant,
     Reminder,
@@ -38,7 +36,6 @@ from cases.models import (
 )
 from scheduler.reminders import ReminderDispatcher
 
-LANGS = ("nl", "ar", "ti", "fa", "tr", "uk", "so", "en")
 CHANNELS = ("whatsapp", "telegram", "webchat")
 
 
@@ -59,54 +56,7 @@ async def seed(
     for first in range(0, participants, chunk):
         ids = range(offset + first + 1, offset + min(first + chunk, participants) + 1)
         async with transaction(sessions) as session:
-            await session.execute(
-                insert(Participant),
-                [
-                    {
-                        "id": i,
-                        "reference": f"BENCH-{i}",
-                        "first_name": "Test",
-                        "last_name": f"Persoon {i}",
-                        "preferred_language": LANGS[i % len(LANGS)],
-                        "target_group": "statushouder",
-                        "wet_regime": "Wi2021",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                insert(ChannelIdentity),
-                [
-                    {
-                        "id": i,
-                        "channel": CHANNELS[i % len(CHANNELS)],
-                        "external_id": f"bench-{i}",
-                        "language": LANGS[i % len(LANGS)],
-                        "consent_given_at": now,
-                        "participant_id": i,
-                        "linked_at": now,
-                        "link_failures": 0,
-                        "created_at": now,
-                    }
-                    for i in ids
-                ],
-            )
-            await session.execute(
-                insert(Conversation),
-                [
-                    {
-                        "id": i,
-                        "identity_id": i,
-                        "participant_id": i,
-                        "state": {},
-                        "started_at": now,
-                        "last_message_at": now,
-                    }
-                    for i in ids
-                ],
-            )
+            await insert_linked_people(session, ids, channel=lambda i: CHANNELS[i % len(CHANNELS)])
             await session.execute(
                 insert(Appointment),
                 [
@@ -145,13 +95,9 @@ async def seed(
             )
     if sessions.kw["bind"].dialect.name == "postgresql":  # explicit ids: move the sequences on
         async with transaction(sessions) as session:
-            for table in ("participants", "channel_identities", "conversations", "appointments"):
-                await session.execute(
-                    text(  # table names are the constants above, never input
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                        f"(SELECT MAX(id) FROM {table}))"
-                    )
-                )
+            await move_sequences_on(
+                session, ("participants", "channel_identities", "conversations", "appointments")
+            )
     return participants * per_participant
 
 
