@@ -7,6 +7,7 @@ keys make the scan safe to run as often as wanted: each reminder and task is sto
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from cases.services.tasks import task_row
 from scheduler.rules import DeadlineRule, load, shift_date
 
 log = logging.getLogger(__name__)
-_PAGE = 2000
+_PAGE = 500  # small pages, with a pause between them: the scan shares the loop with live requests
 
 
 @dataclass
@@ -111,5 +112,6 @@ async def scan(
             await reminders.add_tasks(session, tasks)
         report.reminders += len(reminder_rows)
         report.tasks += len(tasks)
+        await asyncio.sleep(0)  # let waiting requests run between pages
     log.info("deadline scan: %d participants, %d reminders and %d tasks due", *vars(report).values())
     return report

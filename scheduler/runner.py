@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -13,6 +15,7 @@ from scheduler.housekeeping import apply_retention, purge_expired_koppelcodes, r
 from scheduler.reminders import ReminderDispatcher
 
 DISPATCH_EVERY_SECONDS = 15
+STARTUP_SCAN_DELAY_SECONDS = 60
 
 
 def create_scheduler(pipeline: Pipeline, dispatcher: ReminderDispatcher) -> AsyncIOScheduler:
@@ -32,7 +35,8 @@ def create_scheduler(pipeline: Pipeline, dispatcher: ReminderDispatcher) -> Asyn
         CronTrigger(hour=7, minute=0),
         args=[pipeline.sessions, pipeline.settings],
         id="deadline-scan",
-        next_run_time=utcnow(),  # also at start-up: a process that was down catches up
+        # Also soon after start-up (a process that was down catches up), once it is serving.
+        next_run_time=utcnow() + dt.timedelta(seconds=STARTUP_SCAN_DELAY_SECONDS),
         **once,
     )
     scheduler.add_job(

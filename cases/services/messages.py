@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, lazyload
 
 from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
 from cases.services.participants import visible_to
@@ -273,6 +274,13 @@ async def list_conversations(
         .where(or_(Conversation.participant_id.is_(None), visible_to(staff)))
         .order_by(Conversation.last_message_at.desc())
         .limit(limit)
+        # The list shows the chat's channel and language and the participant's name: load no
+        # deeper (the default joins klantmanagers and teams twice over for every row).
+        .options(
+            joinedload(Conversation.identity).lazyload(ChannelIdentity.participant),
+            lazyload(Participant.klantmanager),
+            lazyload(Participant.team),
+        )
     )
     rows = (await session.execute(stmt)).all()
     last = await latest_messages(session, Message.conversation_id, [c.id for c, _ in rows])
