@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
+import platform
 import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -17,6 +20,18 @@ from cases.db import normalise_database_url, upgrade_database
 from cases.models import ChannelIdentity, Conversation, Participant, utcnow
 
 DEFAULT_PG = os.environ.get("WEGWIJS_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
+
+
+def machine() -> str:
+    """What the benchmark ran on, for its JSON result."""
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def append_result(path: Path, record: dict[str, Any]) -> None:
+    """Add one run's result to the JSON list at ``path`` (git ignores ``benchmarks/results/``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps([*existing, record], indent=2, default=str))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -26,8 +23,10 @@ from sqlalchemy import text
 from benchmarks.common import (
     DEFAULT_PG,
     LANGS,
+    append_result,
     fresh_database,
     insert_linked_people,
+    machine,
     move_sequences_on,
     percentile,
 )
@@ -188,11 +187,9 @@ def main() -> None:
         "database": url.split(":")[0],
         **sizes,
         "pages": results,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(args.json.read_text()) if args.json.exists() else []
-    args.json.write_text(json.dumps([*existing, record], indent=2))
+    append_result(args.json, record)
 
 
 if __name__ == "__main__":

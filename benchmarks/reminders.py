@@ -15,16 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from benchmarks.common import DEFAULT_PG, fresh_database, insert_linked_people, move_sequences_on
+from benchmarks.common import (
+    DEFAULT_PG,
+    append_result,
+    fresh_database,
+    insert_linked_people,
+    machine,
+    move_sequences_on,
+)
 from bot.settings import load_settings
 from cases.db import create_engine, session_factory, transaction
 from cases.models import (
@@ -119,13 +123,13 @@ async def outcome(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
     }
 
 
-async def _bare_insert(sessions: async_sessionmaker[AsyncSession], count: int) -> float:
+async def _bare_insert(sessions: async_sessionmaker[AsyncSession], count: int, people: int) -> float:
     """The baseline: the same number of outbox rows written in bulk, with no work around them."""
     now = utcnow()
     rows = [
         {
-            "conversation_id": 1 + i % 100,
-            "identity_id": 1 + i % 100,
+            "conversation_id": 1 + i % people,
+            "identity_id": 1 + i % people,
             "direction": "out",
             "channel": "webchat",
             "kind": "text",
@@ -160,7 +164,7 @@ async def run(url: str, total: int, workers: int) -> dict[str, object]:
         sessions, participants=total // per, per_participant=per, due_at=utcnow() - dt.timedelta(minutes=1)
     )
     seeded = time.perf_counter() - t0
-    baseline = await _bare_insert(sessions, count)
+    baseline = await _bare_insert(sessions, count, people=total // per)
     dispatchers = [
         ReminderDispatcher(sessions if workers == 1 else session_factory(create_engine(url)), settings)
         for _ in range(workers)
@@ -197,7 +201,7 @@ def main() -> None:
     args = parser.parse_args()
     url = fresh_database(args.database, args.pg)
     result = asyncio.run(run(url, args.reminders, args.workers))
-    result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    result["machine"] = machine()
     print(
         f"{'database':<11}{'reminders':>10}{'workers':>8}{'seconds':>9}{'per s':>8}{'baseline s':>11}"
         f"{'ratio':>7}{'duplicates':>11}{'pending':>8}"
@@ -207,9 +211,7 @@ def main() -> None:
         f"{result['per_second']:>8}{result['baseline_bulk_insert_seconds']:>11}{result['ratio_to_baseline']:>7}"
         f"{result['duplicates']:>11}{result['pending']:>8}"
     )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(args.json.read_text()) if args.json.exists() else []
-    args.json.write_text(json.dumps([*existing, result], indent=2))
+    append_result(args.json, result)
 
 
 if __name__ == "__main__":

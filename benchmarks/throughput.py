@@ -18,8 +18,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
-import platform
 import socket
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
-from benchmarks.common import DEFAULT_PG, fresh_database, percentile
+from benchmarks.common import DEFAULT_PG, append_result, fresh_database, machine, percentile
 from bot.app import create_app
 from bot.settings import load_settings
 from cases.db import create_engine, session_factory
@@ -218,11 +216,9 @@ def main() -> None:
     record = {
         "database": url.split(":")[0],
         "levels": results,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine(),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(args.json.read_text()) if args.json.exists() else []
-    args.json.write_text(json.dumps([*existing, record], indent=2))
+    append_result(args.json, record)
 
 
 if __name__ == "__main__":

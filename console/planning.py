@@ -410,14 +410,7 @@ async def publish_slots(request: web.Request) -> web.StreamResponse:
 async def session_list(request: web.Request) -> web.StreamResponse:
     staff = staff_of(request)
     async with request.app[SESSIONS_KEY]() as db:
-        rows = list(
-            await db.scalars(
-                select(GroupSession)
-                .where(GroupSession.starts_at >= dt.datetime.now(dt.UTC) - dt.timedelta(days=7))
-                .order_by(GroupSession.starts_at)
-                .limit(200)
-            )
-        )
+        rows = await appointments.group_sessions_from(db, dt.datetime.now(dt.UTC) - dt.timedelta(days=7))
         colleagues = await _team_staff(db, staff)
     return await render_page(
         request,
@@ -585,13 +578,7 @@ async def _campaign_form(
     count: int | None,
     error: str | None = None,
 ) -> web.StreamResponse:
-    groups = list(
-        await db.scalars(
-            select(GroupSession)
-            .where(GroupSession.starts_at >= dt.datetime.now(dt.UTC))
-            .order_by(GroupSession.starts_at)
-        )
-    )
+    groups = await appointments.group_sessions_from(db, dt.datetime.now(dt.UTC))
     return await render_page(
         request,
         "campaigns.html",

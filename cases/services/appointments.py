@@ -546,6 +546,19 @@ async def invite_to_session(
     return invited, len(people) - invited
 
 
+async def group_sessions_from(
+    session: AsyncSession, since: dt.datetime, limit: int = 200
+) -> list[GroupSession]:
+    """Group sessions starting from ``since``, soonest first."""
+    rows = await session.scalars(
+        select(GroupSession)
+        .where(GroupSession.starts_at >= since)
+        .order_by(GroupSession.starts_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 async def session_members(session: AsyncSession, group_id: int) -> list[Appointment]:
     """The appointments made for one group session."""
     rows = await session.scalars(
