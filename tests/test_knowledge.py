@@ -75,11 +75,6 @@ def test_the_evaluation_set_is_big_enough() -> None:
     assert {q.label for q in in_scope} <= set(KB.topics)
 
 
-# Below the 90% target today (issue 5 stays open for it): strict, so passing it turns this red and
-# the mark must go.
-BELOW_TARGET = {"ti": "Tigrinya top-1 is 86% on the labelled set; needs native-speaker examples"}
-
-
 def _top1(language: str) -> float:
     return evaluate([q for q in EVAL if q.language == language])[language]["top1"]
 
@@ -89,15 +84,7 @@ def test_top1_accuracy_never_drops_below_the_floor(language: str) -> None:
     assert _top1(language) >= 0.80, f"{language}: top-1 {_top1(language):.1%}"
 
 
-@pytest.mark.parametrize(
-    "language",
-    [
-        pytest.param(code, marks=pytest.mark.xfail(strict=True, reason=BELOW_TARGET[code]))
-        if code in BELOW_TARGET
-        else code
-        for code in LANGUAGES
-    ],
-)
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_top1_accuracy_meets_the_target(language: str) -> None:
     assert _top1(language) >= 0.90, f"{language}: top-1 {_top1(language):.1%}"
 
