@@ -172,6 +172,8 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
             await telegram.start()
         await pipeline.start()
         await sender.start()
+        if settings.processes > 1:
+            hub.start_sweeping()
         scheduler = create_scheduler(pipeline, dispatcher)
         scheduler.start()
         # Everything loaded at start-up (knowledge index, catalogs, models) lives as long as the
@@ -184,6 +186,7 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
         scheduler.shutdown(wait=False)
         if telegram is not None:
             await telegram.stop()
+        await hub.stop_sweeping()
         await pipeline.stop()
         await sender.stop()
         await translation_worker.stop()

@@ -113,18 +113,75 @@ def _settings(args: argparse.Namespace, **extra: object) -> Settings:
     return load_settings(**overrides, **extra)
 
 
-def _serve(settings: Settings, *, telegram_polling: bool = False) -> None:
-    from aiohttp import web
-
-    from bot.app import channel_status, create_app
+def serve(settings: Settings, *, telegram_polling: bool = False, log_level: int = logging.INFO) -> None:
+    """Serve until stopped: one process, or ``settings.processes`` of them on one port."""
+    from bot.app import channel_status
 
     for line in channel_status(settings):
         print(f"  {line}", flush=True)
-    from bot import logs
+    if settings.processes > 1:
+        _serve_processes(settings, log_level)
+    else:
+        _serve_one(settings, telegram_polling=telegram_polling, log_level=log_level)
 
-    logs.configure(logging.INFO)
+
+def _serve_one(
+    settings: Settings,
+    *,
+    telegram_polling: bool = False,
+    reuse_port: bool = False,
+    log_level: int = logging.INFO,
+) -> None:
+    from aiohttp import web
+
+    from bot import logs
+    from bot.app import create_app
+
+    logs.configure(log_level)
     app = create_app(settings, telegram_polling=telegram_polling)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=15)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, shutdown_timeout=15, reuse_port=reuse_port
+    )
+
+
+def _serve_processes(settings: Settings, log_level: int) -> None:
+    """``settings.processes`` serving processes on one port (the kernel spreads the connections).
+    They share one secret key, so a console login or a calendar link works whichever one answers."""
+    import multiprocessing
+    import signal
+
+    shared = settings.model_copy(update={"secret_key": settings.effective_secret_key()})
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(
+            target=_serve_one,
+            args=(shared,),
+            kwargs={"reuse_port": True, "log_level": log_level},
+            name=f"wegwijs-{n}",
+        )
+        for n in range(settings.processes)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(_signum: int, _frame: object) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()  # each one stops gracefully: finishes accepted work first
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
+
+
+def serving_problem(settings: Settings, *, telegram_polling: bool = False) -> str | None:
+    """Why these settings cannot be served as asked, or None."""
+    if settings.processes > 1 and not settings.database_url.startswith(("postgresql", "postgres")):
+        return "WEGWIJS_PROCESSES above 1 needs PostgreSQL: SQLite has a single writer, use one process"
+    if settings.processes > 1 and telegram_polling:
+        return "--telegram-polling needs one process (Telegram allows one poller); use the webhook"
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -133,8 +190,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.telegram_polling and (missing := settings.telegram_missing(polling=True)):
         print(f"wegwijs: --telegram-polling needs {', '.join(missing)}", file=sys.stderr)
         return 2
+    if problem := serving_problem(settings, telegram_polling=args.telegram_polling):
+        print(f"wegwijs: {problem}", file=sys.stderr)
+        return 2
     print(f"Wegwijs serving on http://{settings.host}:{settings.port}/", flush=True)
-    _serve(settings, telegram_polling=args.telegram_polling)
+    serve(settings, telegram_polling=args.telegram_polling)
     return 0
 
 
@@ -142,6 +202,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cases.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo_data
 
     settings = _settings(args, demo=True, cookie_secure=False)
+    if problem := serving_problem(settings):
+        print(f"wegwijs: {problem}", file=sys.stderr)
+        return 2
     upgrade_database(settings.database_url)
     rules = settings.planning()
     loaded = asyncio.run(_run_in_db(settings, lambda session: load_demo_data(session, rules)))
@@ -154,7 +217,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for name, email, roles, *_ in DEMO_STAFF:
         print(f"             {email:32} {', '.join(roles)} ({name})")
     print("  koppelcode for a demo participant: wegwijs koppelcode WW-1001", flush=True)
-    _serve(settings)
+    serve(settings)
     return 0
 
 

@@ -1,8 +1,9 @@
 """The outbox sender: delivers queued outbound rows to WhatsApp and Telegram, with retries.
 
-Each pass claims due rows (the oldest waiting row per person), sends them concurrently across
-people, and records the outcome. Passing failures wait with exponential back-off up to a maximum
-number of attempts; then the row is ``dead`` and staff see it. Stopping finishes the sends in flight.
+Each pass claims due rows (per person the oldest waiting rows, in order), sends each person's rows
+one after the other and different people's concurrently, and records the outcomes. Passing
+failures wait with exponential back-off up to a maximum number of attempts; then the row is
+``dead`` and staff see it. Stopping finishes the sends in flight.
 """
 
 from __future__ import annotations
@@ -124,47 +125,98 @@ class OutboxSender:
                     await asyncio.wait_for(self._wake.wait(), poll_seconds)
 
     async def run_once(self) -> int:
-        """Claim and send one batch; returns how many rows were handled."""
+        """Claim one batch, send it, record the outcomes; returns how many rows were tried.
+
+        Claiming and recording are one transaction each for the whole batch: the platform calls,
+        not the database, should set the pace. A person's rows go out in order; after one that is
+        not sent, the rest of theirs go back in the queue untried.
+        """
         if not self.clients:
             return 0
         async with transaction(self.sessions) as session:
             claimed = await outbox.claim_due(session, list(self.clients), limit=self.batch)
-            work = [(m, await self._outgoing(session, m)) for m in claimed]
-        await asyncio.gather(*(self._send_one(m, out) for m, out in work))
-        return len(work)
+            if not claimed:
+                return 0
+            work = await self._outgoing(session, claimed)
+        people: dict[int, list[tuple[Message, Outgoing | None]]] = {}
+        for item in work:
+            people.setdefault(item[0].identity_id, []).append(item)
+        outcomes = await asyncio.gather(*(self._send_in_order(items) for items in people.values()))
+        done = [pair for sent, _ in outcomes for pair in sent]
+        untried = [m.id for _, rest in outcomes for m, _ in rest]
+        try:
+            async with transaction(self.sessions) as session:
+                await self._record_all(session, done)
+                await outbox.release(session, untried)
+        except Exception:  # one odd outcome must not leave the others unrecorded: one at a time
+            log.exception("recording a batch of %d sends failed; recording them one by one", len(done))
+            for item in done:
+                async with transaction(self.sessions) as session:
+                    await self._record_all(session, [item])
+            async with transaction(self.sessions) as session:
+                await outbox.release(session, untried)
+        return len(done)
 
-    async def _outgoing(self, session: AsyncSession, message: Message) -> Outgoing | None:
-        person = await outbox.recipient(session, message.identity_id)
-        if person is None:
-            return None
-        last_in = (
-            await outbox.last_inbound_at(session, message.identity_id)
-            if message.channel == "whatsapp"
-            else None
-        )
-        return Outgoing(
-            message_id=message.id,
-            recipient=person.external_id,
-            text=message.text,
-            buttons=list(message.buttons or []),
-            language=message.language or person.language or "nl",
-            last_inbound_at=last_in,
-            template_kind=message.template_kind,
-            template_params=message.template_params,
-        )
+    async def _send_in_order(
+        self, items: list[tuple[Message, Outgoing | None]]
+    ) -> tuple[
+        list[tuple[tuple[Message, Outgoing | None], SendResult]], list[tuple[Message, Outgoing | None]]
+    ]:
+        """One person's rows, one after the other, until one is not sent; returns the outcomes and
+        the rows not tried."""
+        done = []
+        for n, (message, out) in enumerate(items):
+            result = await self._send(message, out)
+            done.append(((message, out), result))
+            if result.outcome != "sent":
+                return done, items[n + 1 :]
+        return done, []
 
-    async def _send_one(self, message: Message, out: Outgoing | None) -> None:
-        client = self.clients[message.channel]
+    async def _outgoing(
+        self, session: AsyncSession, claimed: list[Message]
+    ) -> list[tuple[Message, Outgoing | None]]:
+        people = await outbox.recipients(session, [m.identity_id for m in claimed])
+        whatsapp = [m.identity_id for m in claimed if m.channel == "whatsapp"]
+        last_in = await outbox.last_inbound_many(session, whatsapp) if whatsapp else {}
+        work: list[tuple[Message, Outgoing | None]] = []
+        for message in claimed:
+            person = people.get(message.identity_id)
+            work.append(
+                (
+                    message,
+                    None
+                    if person is None
+                    else Outgoing(
+                        message_id=message.id,
+                        recipient=person.external_id,
+                        text=message.text,
+                        buttons=list(message.buttons or []),
+                        language=message.language or person.language or "nl",
+                        last_inbound_at=last_in.get(message.identity_id),
+                        template_kind=message.template_kind,
+                        template_params=message.template_params,
+                    ),
+                )
+            )
+        return work
+
+    async def _send(self, message: Message, out: Outgoing | None) -> SendResult:
         if out is None:
-            result = SendResult("failed", code="no_recipient", detail="the chat identity no longer exists")
-        else:
-            try:
-                result = await client.send(out)
-            except Exception as exc:  # a bug or an unexpected platform answer: retry, never lose it
-                log.exception("send failed (message %s)", message.id)
-                result = SendResult("retry", code="exception", detail=type(exc).__name__)
-        async with transaction(self.sessions) as session:
-            await self._record(session, client, message, out, result)
+            return SendResult("failed", code="no_recipient", detail="the chat identity no longer exists")
+        try:
+            return await self.clients[message.channel].send(out)
+        except Exception as exc:  # a bug or an unexpected platform answer: retry, never lose it
+            log.exception("send failed (message %s)", message.id)
+            return SendResult("retry", code="exception", detail=type(exc).__name__)
+
+    async def _record_all(
+        self, session: AsyncSession, done: list[tuple[tuple[Message, Outgoing | None], SendResult]]
+    ) -> None:
+        sent = [(m.id, r.external_id) for (m, _), r in done if r.outcome == "sent"]
+        await outbox.record_sent_many(session, sent)
+        for (message, out), result in done:
+            if result.outcome != "sent":
+                await self._record(session, self.clients[message.channel], message, out, result)
 
     async def _record(
         self,

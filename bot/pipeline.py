@@ -1,9 +1,15 @@
 """The message pipeline: durable inbox → dialog engine → outbox, one participant at a time.
 
 An inbound message is committed before anything else happens (the channel may acknowledge then).
-Workers take identities with waiting messages and handle those messages in order, each in its own
-transaction together with every effect and reply it causes. Unprocessed rows are picked up again
-at start-up, so a crash between commit and processing loses nothing and repeats nothing.
+Workers take identities with waiting messages and handle those messages in order, each message in
+one transaction together with every effect and reply it causes. Unprocessed rows are picked up
+again at start-up, so a crash between commit and processing loses nothing and repeats nothing.
+
+Under load, both steps group their work: messages that arrive while the inbox is committing are
+committed together in the next transaction (group commit), and a worker handles the next message
+of many waiting people in one transaction. Each commit costs the same whether it carries one
+message or fifty, so throughput grows with load instead of the queue. A batch that fails is rolled
+back as a whole and its people are handled one by one, so one bad message still blocks nothing.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ from scheduler.rules import OfficeHours
 
 log = logging.getLogger(__name__)
 _FLOOD_WINDOW = dt.timedelta(minutes=1)
+INTAKE_BATCH = 200  # arrivals per inbox transaction
 
 Deliver = Callable[[int], Awaitable[None]]
 
@@ -82,6 +89,21 @@ class Accepted:
     message_id: int
     identity_id: int
     created: bool
+
+
+@dataclass
+class _Arrival:
+    """An inbound message waiting for the next inbox commit, and the future its sender awaits."""
+
+    channel: str
+    user: str
+    external_id: str
+    kind: str
+    text: str
+    payload: str | None
+    language_hint: str | None
+    schedule: bool
+    future: asyncio.Future[Accepted]
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,8 @@ class Turn:
     escalated: bool
     outbound_ids: list[int] = field(default_factory=list)
     more_waiting: bool = False
+    identity_id: int = 0
+    replies: list[Message] = field(default_factory=list, repr=False)
 
 
 class Pipeline:
@@ -125,6 +149,8 @@ class Pipeline:
         # Weak values: a lock lives while a task holds or waits for it, then disappears.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._workers: list[asyncio.Task[None]] = []
+        self._arrivals: list[_Arrival] = []
+        self._committer: asyncio.Task[None] | None = None
         self._staffing_cache: tuple[float, Staffing] | None = None
 
     def register_channel(self, channel: str, deliver: Deliver) -> None:
@@ -153,21 +179,77 @@ class Pipeline:
     ) -> Accepted:
         """Commit an inbound message to the inbox (idempotent per external id) and schedule it.
 
-        ``language_hint`` (the app's or browser's language) is remembered on first contact.
+        Returns once the row is committed. Messages that arrive while a commit is running share the
+        next one. ``language_hint`` (the app's or browser's language) is remembered on first contact.
         """
+        arrival = _Arrival(
+            identity.channel,
+            identity.external_id,
+            external_id,
+            kind,
+            text,
+            payload,
+            language_hint,
+            schedule,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._arrivals.append(arrival)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_arrivals(), name="inbox-commit")
+        # Shielded: a sender that hangs up does not cancel the commit others are waiting for.
+        return await asyncio.shield(arrival.future)
+
+    async def _commit_arrivals(self) -> None:
+        while self._arrivals:
+            batch = self._arrivals[:INTAKE_BATCH]
+            del self._arrivals[:INTAKE_BATCH]
+            outcomes: list[Accepted | Exception]
+            try:
+                outcomes = list(await self._store_arrivals(batch))
+            except Exception:
+                outcomes = []
+                for arrival in batch:  # one bad message must not fail the others: one at a time
+                    try:
+                        outcomes.extend(await self._store_arrivals([arrival]))
+                    except Exception as exc:
+                        outcomes.append(exc)
+            for arrival, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Accepted) and outcome.created and arrival.schedule:
+                    self.schedule(outcome.identity_id)
+                if arrival.future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    arrival.future.set_exception(outcome)
+                else:
+                    arrival.future.set_result(outcome)
+
+    async def _store_arrivals(self, batch: list[_Arrival]) -> list[Accepted]:
+        """One inbox transaction for ``batch``, in arrival order."""
         async with transaction(self.sessions) as session:
-            identity = await identities.get_or_create(session, identity.channel, identity.external_id)
-            if identity.language is None and (hint := supported(language_hint)):
-                identities.set_language(identity, hint)
-            stored = await messages.store_inbound(
-                session, identity, external_id=external_id, text=text, kind=kind, payload=payload
+            stored = await messages.store_inbound_many(
+                session,
+                [
+                    messages.NewInbound(
+                        a.channel,
+                        a.user,
+                        a.external_id,
+                        a.kind,
+                        a.text,
+                        a.payload,
+                        supported(a.language_hint),
+                    )
+                    for a in batch
+                ],
             )
-            if stored.created and identity.channel == "whatsapp":
-                await outbox.release_held(session, identity.id)  # the person wrote: the window is open
-            accepted = Accepted(stored.message_id, identity.id, stored.created)
-        if accepted.created and schedule:
-            self.schedule(accepted.identity_id)
-        return accepted
+            # The person wrote: WhatsApp's window is open again, held replies can go.
+            whatsapp = {
+                s.identity_id
+                for a, s in zip(batch, stored, strict=True)
+                if s.created and a.channel == "whatsapp"
+            }
+            if whatsapp:
+                await outbox.release_held(session, sorted(whatsapp))
+        return [Accepted(s.message_id, s.identity_id, s.created) for s in stored]
 
     def schedule(self, identity_id: int) -> None:
         """Queue an identity for processing (once, however many messages it has waiting)."""
@@ -196,31 +278,123 @@ class Pipeline:
 
     async def _work(self) -> None:
         while True:
-            identity_id = await self._queue.get()
-            self._queued.discard(identity_id)
+            batch = [await self._queue.get()]
+            while len(batch) < self.settings.worker_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            for identity_id in batch:
+                self._queued.discard(identity_id)
             try:
-                await self.process(identity_id)
+                if len(batch) == 1:
+                    await self.process(batch[0])
+                else:
+                    await self.process_many(batch)
             except Exception:
-                log.exception("processing failed for identity %s", identity_id)
+                log.exception("processing failed for %d identities", len(batch))
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
-    async def process(self, identity_id: int) -> list[Turn]:
-        """Handle every waiting inbound message of one identity, in order, then deliver replies."""
+    def _lock_for(self, identity_id: int) -> asyncio.Lock:
         lock = self._locks.get(identity_id)
         if lock is None:
             lock = self._locks[identity_id] = asyncio.Lock()
+        return lock
+
+    async def process(self, identity_id: int) -> list[Turn]:
+        """Handle every waiting inbound message of one identity, in order, then deliver replies."""
         turns: list[Turn] = []
-        async with lock:
+        async with self._lock_for(identity_id):
             while (turn := await self._process_next(identity_id)) is not None:
                 turns.append(turn)
                 if not turn.more_waiting:
                     break
-        if turns and (deliver := self._deliverers.get(turns[-1].channel)):
-            await deliver(identity_id)
         if turns:
-            for hook in self._after_turn:
-                await hook(identity_id)
+            await self._after(identity_id, turns[-1].channel)
+        return turns
+
+    async def process_many(self, identity_ids: list[int]) -> list[Turn]:
+        """Handle the next waiting message of each of these identities in one transaction.
+
+        Identities with more waiting go back in the queue. If the batch fails, it is rolled back and
+        each identity is handled on its own (where a bad message is marked failed and answered).
+        """
+        held: list[asyncio.Lock] = []
+        free: list[int] = []
+        busy: list[int] = []
+        for identity_id in sorted(set(identity_ids)):  # one order everywhere: no lock cycles
+            lock = self._lock_for(identity_id)
+            if lock.locked():
+                busy.append(identity_id)  # someone handles it now; wait for them below
+                continue
+            await lock.acquire()
+            held.append(lock)
+            free.append(identity_id)
+        turns: list[Turn] | None
+        try:
+            turns = await self._batch_turns(free) if free else []
+        except Exception:
+            log.warning("a batch of %d failed; handling them one by one", len(free), exc_info=True)
+            turns = None
+        finally:
+            for lock in held:
+                lock.release()
+        if turns is None:
+            turns = [turn for identity_id in free for turn in await self.process(identity_id)]
+        else:
+            for turn in turns:
+                await self._after(turn.identity_id, turn.channel)
+                if turn.more_waiting:
+                    self.schedule(turn.identity_id)
+        for identity_id in busy:
+            turns.extend(await self.process(identity_id))
+        return turns
+
+    async def _after(self, identity_id: int, channel: str) -> None:
+        """Replies were queued: hand them to the channel, then run the after-turn hooks."""
+        if deliver := self._deliverers.get(channel):
+            await deliver(identity_id)
+        for hook in self._after_turn:
+            await hook(identity_id)
+
+    async def _batch_turns(self, identity_ids: list[int]) -> list[Turn]:
+        """The next message of each identity, all in one transaction; the reads are batched too."""
+        dutch: dict[int, tuple[int, str]] = {}
+        if self.translator is not None and packages.installed():
+            for identity_id in identity_ids:
+                if (found := await self._dutch_for_matching(identity_id)) is not None:
+                    dutch[found[0]] = found
+        turns: list[Turn] = []
+        async with transaction(self.sessions) as session:
+            people = await identities.lock_many(session, identity_ids)
+            waiting = await messages.next_pending(session, identity_ids)
+            conversations = await messages.conversations_of(session, identity_ids)
+            recent = await messages.recent_inbound(session, [m for m, _ in waiting.values()], _FLOOD_WINDOW)
+            for identity in people:
+                if (found := waiting.get(identity.id)) is None:
+                    continue
+                message, more = found
+                translated = dutch.get(message.id)
+                turn = await self._handle(
+                    session,
+                    identity,
+                    message,
+                    translated[1] if translated else None,
+                    conversation=conversations.get(identity.id),
+                    recent=recent.get(message.id),
+                    flush=False,
+                )
+                turn.more_waiting = more
+                turns.append(turn)
+            # Ids chosen up front let the outbox rows go in as one multi-row INSERT (no autoflush
+            # while choosing them, or the rows would go in one by one first).
+            replies = [m for turn in turns for m in turn.replies if m.id is None]
+            with session.no_autoflush:
+                reply_ids = await messages.allocate_ids(session, len(replies)) if replies else []
+            for reply, reply_id in zip(replies, reply_ids, strict=True):
+                reply.id = reply_id
+            await session.flush()
+        for turn in turns:
+            turn.outbound_ids = [m.id for m in turn.replies]
         return turns
 
     async def _dutch_for_matching(self, identity_id: int) -> tuple[int, str] | None:
@@ -255,12 +429,23 @@ class Pipeline:
             return await self._fail_next(identity_id, exc)
 
     async def _handle(
-        self, session: AsyncSession, identity: ChannelIdentity, message: Message, dutch: str | None = None
+        self,
+        session: AsyncSession,
+        identity: ChannelIdentity,
+        message: Message,
+        dutch: str | None = None,
+        *,
+        conversation: Conversation | None = None,
+        recent: int | None = None,
+        flush: bool = True,
     ) -> Turn:
-        conversation = await messages.conversation_for(session, identity)
+        """One inbound message: guard, dialog, effects, replies. ``conversation`` and ``recent`` (the
+        flood count) may come preloaded for a batch; without ``flush`` the reply ids come later."""
+        if conversation is None:
+            conversation = await messages.conversation_for(session, identity)
         ctx = await self._context(session, identity, conversation)
         inbound = Inbound(kind=message.kind, text=message.text, payload=message.payload, dutch=dutch)  # type: ignore[arg-type]
-        result = await self._guard(session, ctx, message)
+        result = await self._guard(session, ctx, message, recent)
         if result is None:
             result = engine.handle(ctx, inbound)
             result = await self._apply(session, identity, conversation, message, result)
@@ -292,19 +477,25 @@ class Pipeline:
             state=result.state,
             participant_id=identity.participant_id,
         )
-        await session.flush()
+        if flush:
+            await session.flush()
         return Turn(
             message.id,
             identity.channel,
             result.intent,
             result.language,
             result.escalated,
-            [m.id for m in outbound],
+            [m.id for m in outbound] if flush else [],
+            identity_id=identity.id,
+            replies=outbound,
         )
 
-    async def _guard(self, session: AsyncSession, ctx: Context, message: Message) -> DialogResult | None:
+    async def _guard(
+        self, session: AsyncSession, ctx: Context, message: Message, recent: int | None = None
+    ) -> DialogResult | None:
         """Polite limits before the dialog: too many messages in a minute, or a text that is too long."""
-        recent = await messages.inbound_since(session, message, message.created_at - _FLOOD_WINDOW)
+        if recent is None:
+            recent = await messages.inbound_since(session, message, message.created_at - _FLOOD_WINDOW)
         if recent > self.settings.flood_max_per_minute:
             previous = await messages.previous_inbound_intent(session, message)
             if previous == "flood_limited":  # said it once already: stay quiet until they slow down
@@ -571,4 +762,14 @@ class Pipeline:
                 intent="error",
             )
             await session.flush()
-            return Turn(message.id, identity.channel, "error", lang, False, [reply.id], len(pending) > 1)
+            return Turn(
+                message.id,
+                identity.channel,
+                "error",
+                lang,
+                False,
+                [reply.id],
+                len(pending) > 1,
+                identity_id=identity_id,
+                replies=[reply],
+            )

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
     max_message_chars: int = Field(default=2000, ge=100, le=100_000)
     workers: int = Field(default=4, ge=1, le=64, description="conversation worker tasks per process")
+    processes: int = Field(
+        default=1, ge=1, le=64, description="serving processes sharing the port (PostgreSQL only)"
+    )
+    worker_batch: int = Field(
+        default=32, ge=1, le=500, description="identities a worker handles in one transaction under load"
+    )
     timezone: str = "Europe/Amsterdam"
     safety_role: str = Field(
         default="teamleider", description="the role that receives confidential safety alerts"

@@ -58,26 +58,30 @@ class TranslationWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), poll_seconds)
 
-    async def run_once(self, limit: int = 20) -> int:
-        """Translate up to ``limit`` waiting messages; returns how many were handled."""
+    async def run_once(self, limit: int = 50) -> int:
+        """Translate up to ``limit`` waiting messages and record them in one transaction; returns
+        how many were handled."""
         async with self.sessions() as session:
             waiting = await messages.needing_translation(session, limit)
-        for message in waiting:
-            await self._translate(message)
+        if not waiting:
+            return 0
+        done = [(message.id, *await self._translate(message)) for message in waiting]
+        async with transaction(self.sessions) as session:
+            rows = {m.id: m for m in await messages.get_many(session, [d[0] for d in done])}
+            for message_id, language, text, engine, model in done:
+                row = rows.get(message_id)
+                if row is not None and row.translation_engine is None:
+                    messages.record_translation(row, language=language, text=text, engine=engine, model=model)
         return len(waiting)
 
-    async def _translate(self, message: Message) -> None:
+    async def _translate(self, message: Message) -> tuple[str, str | None, str, str]:
+        """(language, Dutch text or None, engine, model) for one message."""
         language = detect(message.text, message.language).language or message.language or "nl"
         if language == "nl":
-            text, engine, model = None, "identity", ""
-        else:
-            try:
-                result = await self.service.translate(message.text, language, "nl")
-                text, engine, model = result.text, result.engine, result.model_version
-            except Exception as exc:  # a broken model must not block the queue
-                log.exception("translation failed (message %s)", message.id)
-                text, engine, model = None, "error", type(exc).__name__
-        async with transaction(self.sessions) as session:
-            row = await session.get(Message, message.id)
-            if row is not None and row.translation_engine is None:
-                messages.record_translation(row, language=language, text=text, engine=engine, model=model)
+            return language, None, "identity", ""
+        try:
+            result = await self.service.translate(message.text, language, "nl")
+            return language, result.text, result.engine, result.model_version
+        except Exception as exc:  # a broken model must not block the queue
+            log.exception("translation failed (message %s)", message.id)
+            return language, None, "error", type(exc).__name__

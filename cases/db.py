@@ -8,6 +8,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
@@ -100,6 +101,15 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     async with lock, sessions() as session, session.begin():
         await session.connection(execution_options={WRITE_OPTION: True})
         yield session
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The database's own INSERT for ``table``, which knows ``on_conflict_do_nothing`` (SQLite and
+    PostgreSQL both do)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def _alembic_config(url: str):  # type: ignore[no-untyped-def]

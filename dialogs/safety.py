@@ -10,6 +10,7 @@ signal. Missing a real signal is worse than a false alarm; ordinary questions mu
 from __future__ import annotations
 
 import tomllib
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,20 +43,28 @@ def _phrases() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     return tuple(found)
 
 
-def _contains(message: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    for start in range(len(message) - n + 1):
-        if all(message[start + k].startswith(phrase[k]) for k in range(n)):
-            return True
-    return False
+@cache
+def _by_start() -> dict[str, tuple[tuple[int, Signal, tuple[str, ...]], ...]]:
+    """The phrases by the first two letters of their first word (or its only letter), so a message
+    is checked against the few phrases that can start at each of its words, not all of them."""
+    index: dict[str, list[tuple[int, Signal, tuple[str, ...]]]] = defaultdict(list)
+    for n, (category, language, words) in enumerate(_phrases()):
+        index[words[0][:2]].append((n, Signal(category, language), words))
+    return {key: tuple(found) for key, found in index.items()}
 
 
 def detect(text: str) -> Signal | None:
-    """The first safety signal in ``text`` (any language), or None."""
+    """The first safety signal in ``text`` (any language; first in lexicon order), or None."""
     words = fold(text).split()
-    if not words:
-        return None
-    for category, language, phrase in _phrases():
-        if _contains(words, phrase):
-            return Signal(category, language)
-    return None
+    index = _by_start()
+    best: tuple[int, Signal] | None = None
+    for start, word in enumerate(words):
+        for key in {word[:1], word[:2]}:
+            for n, signal, phrase in index.get(key, ()):
+                if best is not None and n >= best[0]:
+                    continue
+                if start + len(phrase) <= len(words) and all(
+                    words[start + k].startswith(part) for k, part in enumerate(phrase)
+                ):
+                    best = (n, signal)
+    return best[1] if best else None

@@ -231,7 +231,7 @@ async def test_failed_and_dead_messages_are_shown_to_staff(client: TestClient, s
         messages.add_outbound(session, conversation, identity, text="Tweede bericht.", language="nl")
     for code, dead in (("131026", False), ("network", True)):
         async with transaction(sessions) as session:
-            (claimed,) = await outbox.claim_due(session, ["whatsapp"])
+            (claimed,) = await outbox.claim_due(session, ["whatsapp"], follow=0)
             await outbox.record_failed(
                 session, claimed.id, code=code, detail="Message undeliverable", dead=dead
             )

@@ -155,3 +155,145 @@ async def test_flooding_gets_one_polite_answer_then_quiet(sessions, settings) ->
         stored = await session.scalar(select(func.count()).where(Message.direction == "in"))
     assert texts == [t("nl", "error.flood")], "one polite answer, not one per message"
     assert stored == limit + 5, "every message is kept"
+
+
+# --- Group commit and batches: what load changes, and what it must not -------------------------------
+def _count_transactions(sessions) -> list[int]:  # type: ignore[no-untyped-def]
+    """A counter of transactions begun on the sessions' engine (the real ones, no mock)."""
+    from sqlalchemy import event
+
+    begun = [0]
+    event.listen(sessions.kw["bind"].sync_engine, "begin", lambda _conn: begun.__setitem__(0, begun[0] + 1))
+    return begun
+
+
+async def test_messages_arriving_together_share_one_inbox_commit(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    people = [ChannelIdentity(channel="whatsapp", external_id=f"3160000{n:04d}") for n in range(20)]
+    begun = _count_transactions(sessions)
+    arrivals = [
+        pipeline.accept(person, external_id=f"wamid.{n}.{k}", text=f"vraag {k}", schedule=False)
+        for k in range(2)
+        for n, person in enumerate(people)
+    ]
+    arrivals.append(pipeline.accept(people[0], external_id="wamid.0.0", text="vraag 0", schedule=False))
+    accepted = await asyncio.gather(*arrivals)
+    assert begun[0] <= 3, f"40 messages took {begun[0]} transactions"
+    assert [a.created for a in accepted] == [True] * 40 + [False], "a platform retry is stored once"
+    assert accepted[-1].message_id == accepted[0].message_id
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Message.identity_id, Message.text)
+                .where(Message.direction == "in")
+                .order_by(Message.id)
+            )
+        ).all()
+    assert len(rows) == 40 and len({i for i, _ in rows}) == 20
+    for identity_id in {i for i, _ in rows}:
+        assert [t for i, t in rows if i == identity_id] == ["vraag 0", "vraag 1"], "arrival order kept"
+
+
+async def test_a_bad_arrival_does_not_fail_the_others_in_its_commit(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    good = ChannelIdentity(channel="telegram", external_id="42")
+    bad = ChannelIdentity(channel="fax", external_id="0201234567")
+    results = await asyncio.gather(
+        pipeline.accept(good, external_id="t1", text="hallo", schedule=False),
+        pipeline.accept(bad, external_id="f1", text="hallo", schedule=False),
+        pipeline.accept(good, external_id="t2", text="menu", schedule=False),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ValueError)
+    assert [r.created for r in (results[0], results[2])] == [True, True]  # type: ignore[union-attr]
+    assert await _count(sessions, "in") == 2
+
+
+async def test_a_batch_of_people_is_handled_in_one_transaction(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    people = [await _identity(sessions, f"user-{n}") for n in range(12)]
+    for n, person in enumerate(people):
+        await pipeline.accept(person, external_id=f"m{n}", text="wat is een PIP", schedule=False)
+    await pipeline.accept(people[0], external_id="later", text="hallo", schedule=False)
+    begun = _count_transactions(sessions)
+    turns = await pipeline.process_many([p.id for p in people])
+    assert begun[0] == 1, "twelve people, one write transaction"
+    assert sorted(t.identity_id for t in turns) == sorted(p.id for p in people)
+    assert {t.intent for t in turns} == {"kb.pip"}
+    assert all(t.outbound_ids for t in turns), "every reply has its id after the commit"
+    assert next(t for t in turns if t.identity_id == people[0].id).more_waiting
+    assert pipeline._queue.qsize() == 1, "the person with another message waiting is queued again"
+    async with sessions() as session:
+        replies = list(
+            await session.scalars(
+                select(Message.identity_id).where(Message.direction == "out").order_by(Message.id)
+            )
+        )
+    assert len(replies) == sum(len(t.outbound_ids) for t in turns)
+    assert all(replies.count(t.identity_id) == len(t.outbound_ids) for t in turns), "each to its own person"
+
+
+POISON = {
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE UPDATE OF status ON messages "
+        "WHEN NEW.external_id = 'poison' AND NEW.status = 'processed' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned message'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.external_id = 'poison' AND NEW.status = 'processed' THEN "
+        "RAISE EXCEPTION 'poisoned message'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER poison BEFORE UPDATE ON messages FOR EACH ROW EXECUTE FUNCTION poison()",
+    ],
+}
+UNPOISON = {
+    "sqlite": ["DROP TRIGGER IF EXISTS poison"],
+    "postgresql": ["DROP TRIGGER IF EXISTS poison ON messages", "DROP FUNCTION IF EXISTS poison()"],
+}
+
+
+async def test_one_message_that_cannot_be_stored_does_not_sink_its_batch(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    """A database trigger refuses one message's 'processed' mark: the batch rolls back, everyone
+    else is answered one by one, and that message is marked failed with an apology."""
+    from sqlalchemy import text
+
+    from locales.catalog import t
+
+    dialect = sessions.kw["bind"].dialect.name
+    pipeline = Pipeline(sessions, settings)
+    people = [await _identity(sessions, f"user-{n}") for n in range(5)]
+    for n, person in enumerate(people):
+        await pipeline.accept(
+            person, external_id="poison" if n == 2 else f"m{n}", text="hallo", schedule=False
+        )
+    async with transaction(sessions) as session:
+        for statement in POISON[dialect]:
+            await session.execute(text(statement))
+    try:
+        turns = await pipeline.process_many([p.id for p in people])
+    finally:
+        async with transaction(sessions) as session:
+            for statement in UNPOISON[dialect]:
+                await session.execute(text(statement))
+    by_person = {t_.identity_id: t_ for t_ in turns}
+    assert by_person[people[2].id].intent == "error"
+    assert {by_person[p.id].intent for n, p in enumerate(people) if n != 2} == {"greeting"}
+    async with sessions() as session:
+        statuses = dict(
+            (
+                await session.execute(
+                    select(Message.external_id, Message.status).where(Message.direction == "in")
+                )
+            ).all()
+        )
+        apology = await session.scalar(
+            select(Message.text).where(Message.identity_id == people[2].id, Message.direction == "out")
+        )
+    assert statuses == {
+        "m0": "processed",
+        "m1": "processed",
+        "poison": "failed",
+        "m3": "processed",
+        "m4": "processed",
+    }
+    assert apology == t("nl", "fallback.unknown")

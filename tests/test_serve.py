@@ -118,3 +118,84 @@ async def test_serve_answers_a_signed_webhook_through_the_graph_api(db_url: str)
     assert "31611111111" not in output, "no phone numbers in the logs"
     assert proc.returncode == 0, "a clean shutdown on SIGTERM"
     assert len(graph.requests) == 3, "replies accepted before the shutdown were all sent"
+
+
+async def test_several_processes_are_refused_on_sqlite(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/one-writer.db",
+        "WEGWIJS_SECRET_KEY": SECRET,
+        "WEGWIJS_PROCESSES": "2",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", env=env, cwd=ROOT, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "WEGWIJS_PROCESSES above 1 needs PostgreSQL" in err.decode()
+
+
+def _serving_children(pid: int) -> int:
+    """How many spawned serving processes ``pid`` has (multiprocessing adds a resource tracker too)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return sum("spawn_main" in Path(f"/proc/{child}/cmdline").read_text() for child in children)
+
+
+async def test_two_processes_share_the_port_and_deliver_each_others_replies(pg_database: str) -> None:
+    """Two serving processes on PostgreSQL: the kernel spreads the connections; a reply queued
+    anywhere but the process that holds the web-chat socket still reaches it (the sweep)."""
+    from sqlalchemy import select
+
+    from cases.db import create_engine, session_factory, transaction
+    from cases.models import ChannelIdentity
+    from cases.services import messages
+    from tests.conftest import _truncate_all
+    from tests.webchat_client import ChatClient
+
+    await _truncate_all(pg_database)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_database,
+        "WEGWIJS_SECRET_KEY": SECRET,
+        "WEGWIJS_PORT": str(port),
+        "WEGWIJS_PROCESSES": "2",
+    }
+    env.pop("WEGWIJS_TELEGRAM_TOKEN", None)
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running server we stop ourselves
+        [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    engine = create_engine(pg_database)
+    sessions = session_factory(engine)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession(base_url=base) as http:
+            deadline = time.monotonic() + 60
+            healthy = 0
+            while healthy < 10 and time.monotonic() < deadline:
+                try:
+                    async with aiohttp.ClientSession(base_url=base) as fresh, fresh.get("/healthz") as resp:
+                        healthy += resp.status == 200
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+            assert await asyncio.to_thread(_serving_children, proc.pid) == 2, "two serving processes"
+            chat = ChatClient(await http.ws_connect("/ws"))
+            await chat.ws.send_json({"type": "hello", "session": None, "language": "nl"})
+            await chat.receive("session")
+            await chat.receive("transcript")
+            await chat.receive("message")  # the greeting, from the process holding the socket
+            async with transaction(sessions) as session:  # a reply queued elsewhere (here: this test)
+                identity = (await session.scalars(select(ChannelIdentity))).one()
+                conversation = await messages.conversation_for(session, identity)
+                messages.add_outbound(
+                    session, conversation, identity, text="Uw afspraak is verzet.", language="nl"
+                )
+            texts = []
+            while "Uw afspraak is verzet." not in texts:  # the greeting first, then the reply
+                texts.append((await chat.receive("message", wait_seconds=10))["text"])
+            await chat.close()
+    finally:
+        await engine.dispose()
+        proc.terminate()
+        await asyncio.to_thread(proc.communicate, timeout=30)
+    assert proc.returncode == 0, "a clean shutdown of both processes on SIGTERM"

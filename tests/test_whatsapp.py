@@ -552,3 +552,41 @@ async def test_a_wrong_content_type_gets_415_and_nothing_is_stored(
     )
     assert resp.status == 415
     assert await inbound_count(sessions) == 0
+
+
+async def test_one_pass_sends_each_persons_replies_in_order_and_stops_at_a_failure(
+    wa_settings, sessions, graph
+) -> None:  # type: ignore[no-untyped-def]
+    people = {"31610000001": [], "31610000002": []}
+    async with transaction(sessions) as session:
+        for wa_id, ids in people.items():
+            identity = await identities.get_or_create(session, "whatsapp", wa_id)
+            await messages.store_inbound(session, identity, external_id=f"wamid.in.{wa_id}", text="hoi")
+            conversation = await messages.conversation_for(session, identity)
+            for n in range(3):
+                reply = messages.add_outbound(
+                    session, conversation, identity, text=f"{wa_id} {n}", language="nl"
+                )
+                await session.flush()
+                ids.append(reply.id)
+    settings = wa_settings.model_copy(
+        update={"outbox_retry_base_seconds": 0.3, "outbox_retry_max_seconds": 0.3}
+    )
+    sender, client = await _sender(settings, sessions)
+    # The platform refuses the first request (a rate limit) and accepts everything after it.
+    graph.script(*GraphAPI.error(130429, "Rate limit hit"))
+    assert await sender.run_once() == 4, "one person's three, and the other's first (which failed)"
+    first = graph.requests[0].body["to"]
+    other = next(wa_id for wa_id in people if wa_id != first)
+    sent_to_other = [r.body["text"]["body"] for r in graph.requests if r.body["to"] == other]
+    assert sent_to_other == [f"{other} 0", f"{other} 1", f"{other} 2"]
+    async with sessions() as session:
+        rows = {m.id: m for m in await session.scalars(select(Message).where(Message.id.in_(people[first])))}
+    assert rows[people[first][0]].status == "queued" and rows[people[first][0]].error_code == "130429"
+    assert [(rows[i].status, rows[i].attempts) for i in people[first][1:]] == [("queued", 0)] * 2, "untried"
+    await asyncio.sleep(0.4)
+    while await sender.run_once():
+        pass
+    retried = [r.body["text"]["body"] for r in graph.requests[4:]]
+    assert retried == [f"{first} 0", f"{first} 1", f"{first} 2"], "in order, after the back-off"
+    await client.close()

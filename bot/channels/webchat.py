@@ -59,7 +59,34 @@ class WebChatHub:
         self.pipeline = pipeline
         self.sockets: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
         self._send_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._sweeper: asyncio.Task[None] | None = None
         pipeline.register_channel(CHANNEL, self.deliver)
+
+    def start_sweeping(self, every_seconds: float = 1.0) -> None:
+        """With several serving processes, a reply may be queued by another process than the one
+        holding the person's socket (a staff answer, a reminder): look for those every second."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(every_seconds), name="webchat-sweep")
+
+    async def stop_sweeping(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+
+    async def _sweep(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            connected = [i for i, sockets in self.sockets.items() if sockets]
+            if not connected:
+                continue
+            try:
+                async with self.pipeline.sessions() as session:
+                    waiting = await messages.identities_with_queued(session, CHANNEL, connected)
+                for identity_id in waiting:
+                    await self.deliver(identity_id)
+            except Exception:
+                log.exception("web-chat sweep failed")
 
     async def deliver(self, identity_id: int) -> None:
         """Send queued outbound messages to every open socket of the identity; mark them sent."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.db import dialect_insert
 from cases.models import CHANNELS, ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
 from cases.services import audit
 
@@ -29,6 +32,38 @@ async def get_or_create(session: AsyncSession, channel: str, external_id: str) -
     return identity
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the inbox needs of an identity: its id, link and chat language."""
+
+    id: int
+    participant_id: int | None
+    language: str | None
+
+
+async def ids_for(session: AsyncSession, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Known]:
+    """The identities for these (channel, external id) pairs, creating the missing ones; safe
+    under concurrency (the unique pair decides) and a few statements for any number of pairs."""
+    wanted = sorted(set(keys))
+    for channel, _ in wanted:
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+    table = ChannelIdentity.__table__
+    stmt = select(
+        table.c.channel, table.c.external_id, table.c.id, table.c.participant_id, table.c.language
+    ).where(tuple_(table.c.channel, table.c.external_id).in_(wanted))
+    found = {(c, e): Known(i, p, lang) for c, e, i, p, lang in (await session.execute(stmt)).all()}
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        now = utcnow()
+        await session.execute(
+            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["channel", "external_id"]),
+            [{"channel": c, "external_id": e, "link_failures": 0, "created_at": now} for c, e in missing],
+        )
+        found = {(c, e): Known(i, p, lang) for c, e, i, p, lang in (await session.execute(stmt)).all()}
+    return found
+
+
 async def lock(session: AsyncSession, identity_id: int) -> ChannelIdentity:
     """Load an identity with a row lock (PostgreSQL), so one participant is handled at a time."""
     return (
@@ -39,6 +74,18 @@ async def lock(session: AsyncSession, identity_id: int) -> ChannelIdentity:
             .execution_options(populate_existing=True)
         )
     ).one()
+
+
+async def lock_many(session: AsyncSession, identity_ids: list[int]) -> list[ChannelIdentity]:
+    """Load several identities with row locks, in id order (so concurrent batches never deadlock)."""
+    rows = await session.scalars(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.id.in_(identity_ids))
+        .order_by(ChannelIdentity.id)
+        .with_for_update(of=ChannelIdentity)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.unique())
 
 
 async def give_consent(session: AsyncSession, identity: ChannelIdentity) -> None:

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, lazyload
 
+from cases.db import dialect_insert
 from cases.models import ChannelIdentity, Conversation, Message, Participant, StaffUser, utcnow
+from cases.services import identities
 from cases.services.participants import visible_to
 
 
@@ -35,17 +35,24 @@ async def conversation_for(session: AsyncSession, identity: ChannelIdentity) -> 
     return conversation
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(Message)
-    return sqlite_insert(Message)
-
-
 @dataclass(frozen=True)
 class Stored:
     message_id: int
     created: bool
+    identity_id: int = 0
+
+
+@dataclass(frozen=True)
+class NewInbound:
+    """An inbound message as a channel hands it over: who (channel, platform id) and what."""
+
+    channel: str
+    user: str
+    external_id: str
+    kind: str = "text"
+    text: str = ""
+    payload: str | None = None
+    language_hint: str | None = None  # a supported language the app or browser reported
 
 
 async def store_inbound(
@@ -58,35 +65,111 @@ async def store_inbound(
     payload: str | None = None,
 ) -> Stored:
     """Put an inbound message in the inbox. The same external id is stored once (platform retries)."""
-    conversation = await conversation_for(session, identity)
-    now = utcnow()
-    values = {
-        "conversation_id": conversation.id,
-        "identity_id": identity.id,
-        "participant_id": identity.participant_id,
-        "direction": "in",
-        "channel": identity.channel,
-        "external_id": external_id,
-        "kind": kind,
-        "text": text,
-        "payload": payload,
-        "language": identity.language,
-        "status": "received",
-        "attempts": 0,
-        "created_at": now,
+    arrival = NewInbound(identity.channel, identity.external_id, external_id, kind, text, payload)
+    return (await store_inbound_many(session, [arrival]))[0]
+
+
+async def store_inbound_many(session: AsyncSession, arrivals: Sequence[NewInbound]) -> list[Stored]:
+    """Put many inbound messages in the inbox with a handful of statements, whatever their number.
+
+    Chat identities and conversations are created on first contact. The unique (channel, external
+    id) decides what is new, so a platform retry (even within the same batch) is stored once; its
+    ``Stored`` then names the first copy. The order of ``arrivals`` is the order of the ids.
+    """
+    if not arrivals:
+        return []
+    people = await identities.ids_for(session, [(a.channel, a.user) for a in arrivals])
+    hinted = {
+        people[(a.channel, a.user)].id: a.language_hint
+        for a in arrivals
+        if a.language_hint and people[(a.channel, a.user)].language is None
     }
-    # One statement, safe under concurrent retries: the unique (channel, external id) decides.
-    insert = _insert_for(session).values(**values)
-    insert = insert.on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(Message.id)
-    new_id = await session.scalar(insert)
-    if new_id is None:
-        existing = await session.scalar(
-            select(Message.id).where(Message.channel == identity.channel, Message.external_id == external_id)
+    if hinted:
+        await session.execute(
+            update(ChannelIdentity.__table__)
+            .where(ChannelIdentity.__table__.c.id == bindparam("identity_id"))
+            .values(language=bindparam("hint")),
+            [{"identity_id": i, "hint": hint} for i, hint in hinted.items()],
         )
-        assert existing is not None
-        return Stored(existing, created=False)
-    conversation.last_message_at = now
-    return Stored(new_id, created=True)
+    conversations = await _conversation_ids(session, sorted({p.id for p in people.values()}))
+    now = utcnow()
+    ids = await allocate_ids(session, len(arrivals))
+    rows = []
+    for message_id, a in zip(ids, arrivals, strict=True):
+        person = people[(a.channel, a.user)]
+        rows.append(
+            {
+                "id": message_id,
+                "conversation_id": conversations[person.id],
+                "identity_id": person.id,
+                "participant_id": person.participant_id,
+                "direction": "in",
+                "channel": a.channel,
+                "external_id": a.external_id,
+                "kind": a.kind,
+                "text": a.text,
+                "payload": a.payload,
+                "language": person.language or hinted.get(person.id),
+                "status": "received",
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    # One statement, safe under concurrent retries: the unique (channel, external id) decides.
+    insert = dialect_insert(session, Message.__table__)
+    insert = insert.on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    await session.execute(insert, rows)
+    created = set(await session.scalars(select(Message.id).where(Message.id.in_(ids))))
+    first_copy: dict[tuple[str, str], int] = {}
+    repeated = [(r["channel"], r["external_id"]) for r in rows if r["id"] not in created]
+    if repeated:
+        found = await session.execute(
+            select(Message.channel, Message.external_id, Message.id).where(
+                tuple_(Message.channel, Message.external_id).in_(repeated)
+            )
+        )
+        first_copy = {(c, e): i for c, e, i in found.all()}
+    written = [r for r in rows if r["id"] in created]
+    if written:
+        table = Conversation.__table__
+        await session.execute(
+            update(table).where(table.c.id == bindparam("conversation")).values(last_message_at=now),
+            [{"conversation": c} for c in sorted({r["conversation_id"] for r in written})],
+        )
+    return [
+        Stored(r["id"], True, r["identity_id"])
+        if r["id"] in created
+        else Stored(first_copy[(r["channel"], r["external_id"])], False, r["identity_id"])
+        for r in rows
+    ]
+
+
+async def _conversation_ids(session: AsyncSession, identity_ids: list[int]) -> dict[int, int]:
+    """The conversation id of each identity, creating the missing conversations."""
+    table = Conversation.__table__
+    stmt = select(table.c.identity_id, table.c.id).where(table.c.identity_id.in_(identity_ids))
+    found = dict((await session.execute(stmt)).all())
+    missing = [i for i in identity_ids if i not in found]
+    if missing:
+        people = await session.execute(
+            select(ChannelIdentity.id, ChannelIdentity.participant_id).where(ChannelIdentity.id.in_(missing))
+        )
+        now = utcnow()
+        await session.execute(
+            dialect_insert(session, table).on_conflict_do_nothing(index_elements=["identity_id"]),
+            [
+                {
+                    "identity_id": i,
+                    "participant_id": p,
+                    "state": {},
+                    "started_at": now,
+                    "last_message_at": now,
+                }
+                for i, p in people.all()
+            ],
+        )
+        found.update((await session.execute(stmt)).all())
+    return found
 
 
 async def pending_inbound(session: AsyncSession, identity_id: int, limit: int | None = None) -> list[Message]:
@@ -98,6 +181,60 @@ async def pending_inbound(session: AsyncSession, identity_id: int, limit: int | 
         .limit(limit)
     )
     return list(rows)
+
+
+async def next_pending(session: AsyncSession, identity_ids: list[int]) -> dict[int, tuple[Message, bool]]:
+    """For each identity, its oldest unprocessed inbound message and whether more are waiting."""
+    ranked = (
+        select(
+            Message.id.label("id"),
+            func.row_number().over(partition_by=Message.identity_id, order_by=Message.id).label("n"),
+        )
+        .where(Message.identity_id.in_(identity_ids), Message.direction == "in", Message.status == "received")
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Message).join(ranked, ranked.c.id == Message.id).where(ranked.c.n <= 2).order_by(Message.id)
+    )
+    found: dict[int, tuple[Message, bool]] = {}
+    for message in rows:
+        first = found.get(message.identity_id)
+        found[message.identity_id] = (first[0], True) if first else (message, False)
+    return found
+
+
+async def conversations_of(session: AsyncSession, identity_ids: list[int]) -> dict[int, Conversation]:
+    """The existing conversations of several identities, by identity id."""
+    rows = await session.scalars(select(Conversation).where(Conversation.identity_id.in_(identity_ids)))
+    return {c.identity_id: c for c in rows.unique()}
+
+
+async def recent_inbound(
+    session: AsyncSession, pending: Sequence[Message], window: dt.timedelta
+) -> dict[int, int]:
+    """For each message, what ``inbound_since`` counts (its sender's messages in the ``window`` up to
+    and including it), in one query for the lot."""
+    if not pending:
+        return {}
+    rows = await session.execute(
+        select(Message.identity_id, Message.id, Message.created_at).where(
+            Message.identity_id.in_([m.identity_id for m in pending]),
+            Message.direction == "in",
+            Message.created_at >= min(m.created_at for m in pending) - window,
+            Message.id <= max(m.id for m in pending),
+        )
+    )
+    by_identity: dict[int, list[tuple[int, dt.datetime]]] = {}
+    for identity_id, message_id, created in rows.all():
+        by_identity.setdefault(identity_id, []).append((message_id, created))
+    return {
+        m.id: sum(
+            1
+            for mid, created in by_identity.get(m.identity_id, [])
+            if mid <= m.id and created >= m.created_at - window
+        )
+        for m in pending
+    }
 
 
 async def identities_with_pending(session: AsyncSession) -> list[int]:
@@ -217,6 +354,23 @@ async def queued_outbound(session: AsyncSession, identity_id: int) -> list[Messa
         select(Message)
         .where(Message.identity_id == identity_id, Message.direction == "out", Message.status == "queued")
         .order_by(Message.id)
+    )
+    return list(rows)
+
+
+async def identities_with_queued(
+    session: AsyncSession, channel: str, identity_ids: Sequence[int]
+) -> list[int]:
+    """Which of these identities have outbound messages waiting on ``channel``."""
+    rows = await session.scalars(
+        select(Message.identity_id)
+        .where(
+            Message.status == "queued",
+            Message.direction == "out",
+            Message.channel == channel,
+            Message.identity_id.in_(identity_ids),
+        )
+        .distinct()
     )
     return list(rows)
 
@@ -387,6 +541,12 @@ async def allocate_ids(session: AsyncSession, count: int) -> list[int]:
     # SQLite: this write transaction holds the database's only write lock, so nobody else inserts.
     top = int(await session.scalar(select(func.coalesce(func.max(Message.id), 0))) or 0)
     return list(range(top + 1, top + count + 1))
+
+
+async def get_many(session: AsyncSession, message_ids: Sequence[int]) -> list[Message]:
+    """These messages (those that still exist), in id order."""
+    rows = await session.scalars(select(Message).where(Message.id.in_(message_ids)).order_by(Message.id))
+    return list(rows)
 
 
 async def last_message_id(session: AsyncSession, conversation_id: int) -> int:

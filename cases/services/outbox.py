@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,9 +23,16 @@ _RANK = {"queued": 0, "sending": 0, "held": 0, "sent": 1, "delivered": 2, "read"
 
 
 async def claim_due(
-    session: AsyncSession, channels: Sequence[str], *, limit: int = 50, lease_seconds: int = 60
+    session: AsyncSession,
+    channels: Sequence[str],
+    *,
+    limit: int = 50,
+    lease_seconds: int = 60,
+    follow: int = 10,
 ) -> list[Message]:
-    """Take up to ``limit`` due outbound rows, the oldest waiting row of each identity only."""
+    """Take due outbound rows, in id order: the oldest waiting row of up to ``limit`` identities,
+    and after each up to ``follow`` of that identity's next due rows (a sender sends those one
+    after the other, so a person's three replies need one pass, not three)."""
     now = utcnow()
     earlier = aliased(Message)
     due = or_(
@@ -47,11 +55,47 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     rows = list(await session.scalars(stmt))
+    if rows and follow:
+        # Nobody else can be claiming these: the first row of each identity, held here, blocks them.
+        later = await session.scalars(
+            select(Message)
+            .where(
+                Message.identity_id.in_({m.identity_id for m in rows}),
+                Message.direction == "out",
+                Message.status == "queued",
+                Message.id.not_in([m.id for m in rows]),
+            )
+            .order_by(Message.id)
+            .with_for_update()
+        )
+        taken = {m.identity_id: 0 for m in rows}
+        stopped: set[int] = set()
+        for message in later:
+            person = message.identity_id
+            if person in stopped or taken[person] >= follow:
+                continue
+            if message.next_attempt_at is not None and message.next_attempt_at > now:
+                stopped.add(person)  # waiting for a retry: what comes after it waits too
+                continue
+            taken[person] += 1
+            rows.append(message)
+        rows.sort(key=lambda m: m.id)
     for message in rows:
         message.status = "sending"
         message.attempts += 1
         message.next_attempt_at = now + dt.timedelta(seconds=lease_seconds)
     return rows
+
+
+async def release(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    """Claimed rows that were not tried (an earlier one of the same person failed): back in the
+    queue as they were, behind that one."""
+    if message_ids:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(message_ids), Message.status == "sending")
+            .values(status="queued", next_attempt_at=None, attempts=Message.attempts - 1)
+        )
 
 
 async def record_sent(
@@ -65,6 +109,24 @@ async def record_sent(
         values["template_name"] = template
     await session.execute(
         update(Message).where(Message.id == message_id, Message.status == "sending").values(values)
+    )
+
+
+async def record_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None]]) -> None:
+    """``record_sent`` for many messages at once: (message id, platform id) pairs, one statement."""
+    if not sent:
+        return
+    table = Message.__table__
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("message_id"), table.c.status == "sending")
+        .values(
+            status="sent",
+            sent_at=bindparam("at"),
+            next_attempt_at=None,
+            external_id=func.coalesce(bindparam("platform_id"), table.c.external_id),
+        ),
+        [{"message_id": mid, "platform_id": ext, "at": utcnow()} for mid, ext in sent],
     )
 
 
@@ -109,11 +171,11 @@ async def record_held(session: AsyncSession, message_id: int, *, template: str |
     )
 
 
-async def release_held(session: AsyncSession, identity_id: int) -> int:
-    """The person wrote again (window open): held messages go back in the queue, in their order."""
+async def release_held(session: AsyncSession, identity_ids: Sequence[int]) -> int:
+    """The people wrote again (window open): their held messages go back in the queue, in order."""
     result = await session.execute(
         update(Message)
-        .where(Message.identity_id == identity_id, Message.direction == "out", Message.status == "held")
+        .where(Message.identity_id.in_(identity_ids), Message.direction == "out", Message.status == "held")
         .values(status="queued", next_attempt_at=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -155,18 +217,30 @@ async def apply_status(
     return True
 
 
-async def last_inbound_at(session: AsyncSession, identity_id: int) -> dt.datetime | None:
-    """When the person last wrote (for WhatsApp's 24-hour customer-service window)."""
-    return await session.scalar(
-        select(func.max(Message.created_at)).where(
-            Message.identity_id == identity_id, Message.direction == "in"
+@dataclass(frozen=True)
+class Recipient:
+    external_id: str
+    language: str | None
+
+
+async def recipients(session: AsyncSession, identity_ids: Sequence[int]) -> dict[int, Recipient]:
+    """The platform id and chat language of each identity (a batch of sends needs no more)."""
+    rows = await session.execute(
+        select(ChannelIdentity.id, ChannelIdentity.external_id, ChannelIdentity.language).where(
+            ChannelIdentity.id.in_(set(identity_ids))
         )
     )
+    return {i: Recipient(external, language) for i, external, language in rows.all()}
 
 
-async def recipient(session: AsyncSession, identity_id: int) -> ChannelIdentity | None:
-    """The chat identity a message goes to."""
-    return await session.get(ChannelIdentity, identity_id)
+async def last_inbound_many(session: AsyncSession, identity_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """``last_inbound_at`` for several identities in one query."""
+    rows = await session.execute(
+        select(Message.identity_id, func.max(Message.created_at))
+        .where(Message.identity_id.in_(set(identity_ids)), Message.direction == "in")
+        .group_by(Message.identity_id)
+    )
+    return {i: at for i, at in rows.all() if at is not None}
 
 
 async def has_held(session: AsyncSession, identity_id: int) -> bool:

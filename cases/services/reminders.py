@@ -13,10 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.db import dialect_insert
 from cases.models import Appointment, Reminder, StaffTask, utcnow
 from scheduler.rules import LadderStep, QuietHours, reminder_due_times, shift
 
@@ -26,8 +25,7 @@ MESSAGE_KINDS = ("appointment", "deadline", "ladder")  # produce a chat message;
 
 def insert_ignoring_duplicates(session: AsyncSession, model: type[Any]) -> Any:
     """INSERT … ON CONFLICT DO NOTHING for ``model`` (rows with a unique ``dedupe_key``)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return dialect_insert(session, model).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 async def add_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.db import dialect_insert
 from cases.models import TranslationCacheEntry, utcnow
 
 TOUCH_AFTER = dt.timedelta(hours=1)
@@ -42,9 +41,8 @@ async def store(
     session: AsyncSession, key: str, *, source: str, target: str, model_version: str, text: str
 ) -> None:
     """Keep a translation; two processes translating the same text at once store it once."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    statement = insert(TranslationCacheEntry).values(
+    statement = dialect_insert(session, TranslationCacheEntry).values(
         key=key,
         source=source,
         target=target,
