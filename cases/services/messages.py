@@ -89,7 +89,7 @@ async def store_inbound_many(session: AsyncSession, arrivals: Sequence[NewInboun
             update(ChannelIdentity.__table__)
             .where(ChannelIdentity.__table__.c.id == bindparam("identity_id"))
             .values(language=bindparam("hint")),
-            [{"identity_id": i, "hint": hint} for i, hint in hinted.items()],
+            [{"identity_id": i, "hint": hinted[i]} for i in sorted(hinted)],  # id order: no lock cycles
         )
     conversations = await _conversation_ids(session, sorted({p.id for p in people.values()}))
     now = utcnow()
