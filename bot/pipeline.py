@@ -368,7 +368,9 @@ class Pipeline:
             people = await identities.lock_many(session, identity_ids)
             waiting = await messages.next_pending(session, identity_ids)
             conversations = await messages.conversations_of(session, identity_ids)
-            recent = await messages.recent_inbound(session, [m for m, _ in waiting.values()], _FLOOD_WINDOW)
+            recent = await messages.recent_inbound(
+                session, [m for m, _ in waiting.values()], _FLOOD_WINDOW, self.settings.flood_max_per_minute
+            )
             for identity in people:
                 if (found := waiting.get(identity.id)) is None:
                     continue

@@ -297,3 +297,21 @@ async def test_one_message_that_cannot_be_stored_does_not_sink_its_batch(session
         "m4": "processed",
     }
     assert apology == t("nl", "fallback.unknown")
+
+
+async def test_the_flood_limit_holds_in_batches_too(sessions, settings) -> None:  # type: ignore[no-untyped-def]
+    pipeline = Pipeline(sessions, settings)
+    flooder, calm = await _identity(sessions, "flooder"), await _identity(sessions, "calm")
+    limit = settings.flood_max_per_minute
+    for n in range(limit + 3):
+        await pipeline.accept(flooder, external_id=f"f{n}", text="hallo", schedule=False)
+    await pipeline.accept(calm, external_id="c0", text="hallo", schedule=False)
+    intents: list[str] = []
+    while turns := await pipeline.process_many([flooder.id, calm.id]):
+        intents += [t.intent for t in turns if t.identity_id == flooder.id]
+    assert intents == ["greeting"] * limit + ["flood_limited"] * 3
+    async with sessions() as session:
+        calm_reply = await session.scalar(
+            select(Message.intent).where(Message.identity_id == calm.id, Message.direction == "out")
+        )
+    assert calm_reply == "greeting"

@@ -210,31 +210,33 @@ async def conversations_of(session: AsyncSession, identity_ids: list[int]) -> di
 
 
 async def recent_inbound(
-    session: AsyncSession, pending: Sequence[Message], window: dt.timedelta
+    session: AsyncSession, pending: Sequence[Message], window: dt.timedelta, limit: int
 ) -> dict[int, int]:
-    """For each message, what ``inbound_since`` counts (its sender's messages in the ``window`` up to
-    and including it), in one query for the lot."""
+    """For each message, how many messages its sender sent in the ``window`` up to and including
+    it (what ``inbound_since`` counts), as far as the flood guard needs: exact above ``limit``,
+    otherwise a count that may be higher than exact but is still not above ``limit``.
+
+    One grouped count serves the batch (from the earliest window start); only a sender over the
+    limit then gets an exact count. The database counts, so a flooder costs no more than anyone.
+    """
     if not pending:
         return {}
     rows = await session.execute(
-        select(Message.identity_id, Message.id, Message.created_at).where(
+        select(Message.identity_id, func.count())
+        .where(
             Message.identity_id.in_([m.identity_id for m in pending]),
             Message.direction == "in",
             Message.created_at >= min(m.created_at for m in pending) - window,
             Message.id <= max(m.id for m in pending),
         )
+        .group_by(Message.identity_id)
     )
-    by_identity: dict[int, list[tuple[int, dt.datetime]]] = {}
-    for identity_id, message_id, created in rows.all():
-        by_identity.setdefault(identity_id, []).append((message_id, created))
-    return {
-        m.id: sum(
-            1
-            for mid, created in by_identity.get(m.identity_id, [])
-            if mid <= m.id and created >= m.created_at - window
-        )
-        for m in pending
-    }
+    coarse = {identity_id: int(count) for identity_id, count in rows.all()}
+    found = {}
+    for m in pending:
+        count = coarse.get(m.identity_id, 0)
+        found[m.id] = count if count <= limit else await inbound_since(session, m, m.created_at - window)
+    return found
 
 
 async def identities_with_pending(session: AsyncSession) -> list[int]:
