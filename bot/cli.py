@@ -149,6 +149,7 @@ def _serve_processes(settings: Settings, log_level: int) -> None:
     They share one secret key, so a console login or a calendar link works whichever one answers."""
     import multiprocessing
     import signal
+    from multiprocessing.connection import wait
 
     shared = settings.model_copy(update={"secret_key": settings.effective_secret_key()})
     spawn = multiprocessing.get_context("spawn")
@@ -171,8 +172,14 @@ def _serve_processes(settings: Settings, log_level: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    while running := [child for child in children if child.is_alive()]:
+        wait([child.sentinel for child in running])
+        if any(child.exitcode not in (None, 0) for child in children):
+            stop(signal.SIGTERM, None)  # one died: the service is not whole, stop the rest too
     for child in children:
         child.join()
+    if failed := [child.name for child in children if child.exitcode != 0]:
+        raise SystemExit(f"wegwijs: serving process(es) {', '.join(failed)} stopped with an error")
 
 
 def serving_problem(settings: Settings, *, telegram_polling: bool = False) -> str | None:

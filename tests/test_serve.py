@@ -199,3 +199,22 @@ async def test_two_processes_share_the_port_and_deliver_each_others_replies(pg_d
         proc.terminate()
         await asyncio.to_thread(proc.communicate, timeout=30)
     assert proc.returncode == 0, "a clean shutdown of both processes on SIGTERM"
+
+
+async def test_several_processes_stop_together_when_one_cannot_serve(pg_database: str) -> None:
+    with socket.socket() as taken:  # the port is held by something else (without SO_REUSEPORT)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            **os.environ,
+            "DATABASE_URL": pg_database,
+            "WEGWIJS_SECRET_KEY": SECRET,
+            "WEGWIJS_PORT": str(taken.getsockname()[1]),
+            "WEGWIJS_PROCESSES": "2",
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "serve", env=env, cwd=ROOT, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode != 0
+    assert "stopped with an error" in err.decode()
