@@ -40,10 +40,14 @@ def normalise_database_url(url: str) -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """Create the async engine for ``url`` (any accepted form), with SQLite tuned for a web app."""
+    """Create the async engine for ``url`` (any accepted form), with SQLite tuned for a web app.
+
+    Database errors never carry the statement's parameters (message texts, names): their
+    tracebacks reach the log.
+    """
     async_url = normalise_database_url(url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -68,7 +72,9 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     # No pre-ping: it costs a round trip per checkout; dead connections are invalidated on error instead.
-    return create_async_engine(async_url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    return create_async_engine(
+        async_url, pool_size=10, max_overflow=10, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

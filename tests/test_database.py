@@ -106,3 +106,20 @@ async def test_migrations_match_the_models(db_url: str) -> None:
         )
     await engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+async def test_database_errors_do_not_carry_personal_data(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Their tracebacks reach the log: the statement may show, its parameters (texts, names) not."""
+    with pytest.raises(IntegrityError) as caught:
+        async with transaction(sessions) as session:  # no such conversation or identity
+            session.add(
+                Message(
+                    conversation_id=424242,
+                    identity_id=424242,
+                    direction="in",
+                    channel="whatsapp",
+                    text="Mijn naam is Fatima el Amrani",
+                )
+            )
+    assert "Fatima" not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)
