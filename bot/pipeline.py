@@ -122,10 +122,14 @@ class Turn:
     intent: str
     language: str
     escalated: bool
-    outbound_ids: list[int] = field(default_factory=list)
     more_waiting: bool = False
     identity_id: int = 0
     replies: list[Message] = field(default_factory=list, repr=False)
+
+    @property
+    def outbound_ids(self) -> list[int]:
+        """The ids of the replies (known once they are flushed)."""
+        return [m.id for m in self.replies]
 
 
 class Pipeline:
@@ -395,8 +399,6 @@ class Pipeline:
             for reply, reply_id in zip(replies, reply_ids, strict=True):
                 reply.id = reply_id
             await session.flush()
-        for turn in turns:
-            turn.outbound_ids = [m.id for m in turn.replies]
         return turns
 
     async def _dutch_for_matching(self, identity_id: int) -> tuple[int, str] | None:
@@ -405,26 +407,28 @@ class Pipeline:
         if self.translator is None or not packages.installed():
             return None
         async with self.sessions() as session:
-            pending = await messages.pending_inbound(session, identity_id, limit=1)
-        if not pending or pending[0].kind != "text":
+            found = (await messages.next_pending(session, [identity_id])).get(identity_id)
+        if found is None or found[0].kind != "text":
             return None
-        if (language := other_language(pending[0].text)) is None:
+        message = found[0]
+        if (language := other_language(message.text)) is None:
             return None
-        result = await self.translator.translate(pending[0].text, language, "nl")
-        return (pending[0].id, result.text) if result.text else None
+        result = await self.translator.translate(message.text, language, "nl")
+        return (message.id, result.text) if result.text else None
 
     async def _process_next(self, identity_id: int) -> Turn | None:
         try:
             dutch = await self._dutch_for_matching(identity_id)
             async with transaction(self.sessions) as session:
                 identity = await identities.lock(session, identity_id)
-                pending = await messages.pending_inbound(session, identity_id, limit=2)
-                if not pending:
+                found = (await messages.next_pending(session, [identity_id])).get(identity_id)
+                if found is None:
                     return None
+                message, more = found
                 turn = await self._handle(
-                    session, identity, pending[0], dutch[1] if dutch and dutch[0] == pending[0].id else None
+                    session, identity, message, dutch[1] if dutch and dutch[0] == message.id else None
                 )
-                turn.more_waiting = len(pending) > 1
+                turn.more_waiting = more
                 return turn
         except Exception as exc:
             log.exception("message handling failed (identity %s)", identity_id)
@@ -442,7 +446,8 @@ class Pipeline:
         flush: bool = True,
     ) -> Turn:
         """One inbound message: guard, dialog, effects, replies. ``conversation`` and ``recent`` (the
-        flood count) may come preloaded for a batch; without ``flush`` the reply ids come later."""
+        flood count) may come preloaded for a batch; without ``flush`` the caller flushes (and only
+        then do the replies have ids)."""
         if conversation is None:
             conversation = await messages.conversation_for(session, identity)
         ctx = await self._context(session, identity, conversation)
@@ -487,7 +492,6 @@ class Pipeline:
             result.intent,
             result.language,
             result.escalated,
-            [m.id for m in outbound] if flush else [],
             identity_id=identity.id,
             replies=outbound,
         )
@@ -748,10 +752,9 @@ class Pipeline:
         """Mark the oldest waiting message failed and apologise, so one bad message blocks nothing."""
         async with transaction(self.sessions) as session:
             identity = await identities.lock(session, identity_id)
-            pending = await messages.pending_inbound(session, identity_id, limit=2)
-            if not pending:
+            if (found := (await messages.next_pending(session, [identity_id])).get(identity_id)) is None:
                 return None
-            message = pending[0]
+            message, more = found
             messages.fail_inbound(message, type(exc).__name__)
             conversation = await messages.conversation_for(session, identity)
             lang = identity.language or "nl"
@@ -770,8 +773,7 @@ class Pipeline:
                 "error",
                 lang,
                 False,
-                [reply.id],
-                len(pending) > 1,
+                more,
                 identity_id=identity_id,
                 replies=[reply],
             )

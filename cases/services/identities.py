@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.db import dialect_insert
@@ -15,20 +14,9 @@ from cases.services import audit
 
 async def get_or_create(session: AsyncSession, channel: str, external_id: str) -> ChannelIdentity:
     """The identity for (channel, external id), created on first contact; safe under concurrency."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    stmt = select(ChannelIdentity).where(
-        ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-    )
-    identity = await session.scalar(stmt)
-    if identity is not None:
-        return identity
-    try:
-        async with session.begin_nested():
-            identity = ChannelIdentity(channel=channel, external_id=external_id)
-            session.add(identity)
-    except IntegrityError:
-        identity = (await session.scalars(stmt)).one()
+    known = (await ids_for(session, [(channel, external_id)]))[(channel, external_id)]
+    identity = await session.get(ChannelIdentity, known.id)
+    assert identity is not None
     return identity
 
 

@@ -172,17 +172,6 @@ async def _conversation_ids(session: AsyncSession, identity_ids: list[int]) -> d
     return found
 
 
-async def pending_inbound(session: AsyncSession, identity_id: int, limit: int | None = None) -> list[Message]:
-    """Unprocessed inbound messages of one identity, oldest first."""
-    rows = await session.scalars(
-        select(Message)
-        .where(Message.identity_id == identity_id, Message.direction == "in", Message.status == "received")
-        .order_by(Message.id)
-        .limit(limit)
-    )
-    return list(rows)
-
-
 async def next_pending(session: AsyncSession, identity_ids: list[int]) -> dict[int, tuple[Message, bool]]:
     """For each identity, its oldest unprocessed inbound message and whether more are waiting."""
     ranked = (
