@@ -22,6 +22,7 @@ from bot.translations import TranslationWorker
 from cases.db import create_engine, session_factory
 from cases.models import Appointment
 from console.app import create_console_app
+from dialogs import matcher as matching
 from locales.translation import packages
 from locales.translation.engine import TranslationService
 from scheduler.reminders import ReminderDispatcher
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, telegram_polling: bool = False) -> web.App
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         packages.ensure_sentence_splitters()  # packages copied in by hand get one too: no downloads
+        matching.default().warm()
         await translation_worker.start()
         if whatsapp is not None:
             await whatsapp.start()

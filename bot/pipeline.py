@@ -399,6 +399,7 @@ class Pipeline:
             for reply, reply_id in zip(replies, reply_ids, strict=True):
                 reply.id = reply_id
             await session.flush()
+            await knowledge.write_article_events(session)
         return turns
 
     async def _dutch_for_matching(self, identity_id: int) -> tuple[int, str] | None:
@@ -447,7 +448,7 @@ class Pipeline:
     ) -> Turn:
         """One inbound message: guard, dialog, effects, replies. ``conversation`` and ``recent`` (the
         flood count) may come preloaded for a batch; without ``flush`` the caller flushes (and only
-        then do the replies have ids)."""
+        then do the replies have ids) and writes the article events."""
         if conversation is None:
             conversation = await messages.conversation_for(session, identity)
         ctx = await self._context(session, identity, conversation)
@@ -486,6 +487,7 @@ class Pipeline:
         )
         if flush:
             await session.flush()
+            await knowledge.write_article_events(session)
         return Turn(
             message.id,
             identity.channel,

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from cases import sqlite_connection
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 WRITE_OPTION = "wegwijs_write"
 
@@ -47,7 +49,11 @@ def create_engine(url: str) -> AsyncEngine:
     """
     async_url = normalise_database_url(url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 30}, hide_parameters=True)
+        path = make_url(async_url).database
+        assert path is not None  # normalise_database_url refuses SQLite URLs without a file
+        engine = create_async_engine(
+            async_url, async_creator=sqlite_connection.creator(path, timeout=30), hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -141,10 +141,15 @@ class _Index:
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Topics that share a feature with ``text``, best first, each scored by the mean of its
         ``BEST_EXAMPLES`` most similar examples."""
-        scores = np.zeros(len(self.topic_of))
+        ids, values = [], []
         for f, q in self._vector(features(text, self.stopwords)).items():
             if (found := self.postings.get(f)) is not None:
-                scores[found[0]] += q * found[1]  # a feature lists each example once
+                ids.append(found[0])
+                values.append(q * found[1])
+        if not ids:
+            return []
+        # All postings at once: summing per feature in a loop cost half the answer time.
+        scores = np.bincount(np.concatenate(ids), np.concatenate(values), len(self.topic_of))
         hit = np.flatnonzero(scores)
         if not len(hit):
             return []
@@ -192,6 +197,11 @@ class Matcher:
         if language not in self._indexes:
             self._indexes[language] = _Index(self._docs(language if language in LANGUAGES else "nl"))
         return self._indexes[language]
+
+    def warm(self) -> None:
+        """Build every language's index now, so no first question waits for one (about 2 s in all)."""
+        for language in LANGUAGES:
+            self.index(language)
 
     def match(self, text: str, language: str) -> Match:
         """Rank the topics for ``text`` written in ``language``."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.pipeline import Pipeline
 from cases.db import transaction
-from cases.models import AuditEvent, ChannelIdentity, Conversation, Escalation, Message
+from cases.models import ArticleEvent, AuditEvent, ChannelIdentity, Conversation, Escalation, Message
 from cases.services import identities
 from tests.helpers import consented_identity
 
@@ -167,6 +167,19 @@ def _count_transactions(sessions) -> list[int]:  # type: ignore[no-untyped-def]
     return begun
 
 
+def _record_statements(sessions) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL statements executed on the sessions' engine from now on."""
+    from sqlalchemy import event
+
+    executed: list[str] = []
+    event.listen(
+        sessions.kw["bind"].sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_rest: executed.append(statement),
+    )
+    return executed
+
+
 async def test_messages_arriving_together_share_one_inbox_commit(sessions, settings) -> None:  # type: ignore[no-untyped-def]
     pipeline = Pipeline(sessions, settings)
     people = [ChannelIdentity(channel="whatsapp", external_id=f"3160000{n:04d}") for n in range(20)]
@@ -216,8 +229,11 @@ async def test_a_batch_of_people_is_handled_in_one_transaction(sessions, setting
         await pipeline.accept(person, external_id=f"m{n}", text="wat is een PIP", schedule=False)
     await pipeline.accept(people[0], external_id="later", text="hallo", schedule=False)
     begun = _count_transactions(sessions)
+    statements = _record_statements(sessions)
     turns = await pipeline.process_many([p.id for p in people])
     assert begun[0] == 1, "twelve people, one write transaction"
+    event_inserts = [s for s in statements if s.startswith("INSERT INTO article_events")]
+    assert len(event_inserts) == 1, f"the articles shown go in with one statement, not {len(event_inserts)}"
     assert sorted(t.identity_id for t in turns) == sorted(p.id for p in people)
     assert {t.intent for t in turns} == {"kb.pip"}
     assert all(t.outbound_ids for t in turns), "every reply has its id after the commit"
@@ -231,6 +247,9 @@ async def test_a_batch_of_people_is_handled_in_one_transaction(sessions, setting
         )
     assert len(replies) == sum(len(t.outbound_ids) for t in turns)
     assert all(replies.count(t.identity_id) == len(t.outbound_ids) for t in turns), "each to its own person"
+    async with sessions() as session:
+        shown = list(await session.scalars(select(ArticleEvent.kind).where(ArticleEvent.article_id == "pip")))
+    assert shown == ["shown"] * 12, "every answer shown is counted"
 
 
 POISON = {

@@ -218,3 +218,27 @@ async def test_several_processes_stop_together_when_one_cannot_serve(pg_database
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode != 0
     assert "stopped with an error" in err.decode()
+
+
+def test_serving_runs_on_uvloop() -> None:
+    import uvloop
+
+    from bot.cli import new_event_loop
+
+    loop = new_event_loop()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+
+
+async def test_every_language_index_is_built_before_the_first_question(settings) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_app
+    from dialogs import matcher
+    from locales.languages import LANGUAGES
+
+    matcher.default.cache_clear()  # as in a new process
+    async with TestClient(TestServer(create_app(settings), host="127.0.0.1")):
+        assert set(matcher.default()._indexes) == set(LANGUAGES), "the first question waits for no index"

@@ -6,15 +6,26 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import ArticleEvent, Message, UnansweredQuestion
+from cases.models import ArticleEvent, Message, UnansweredQuestion, utcnow
+
+_PENDING_EVENTS = "wegwijs.article_events"
 
 
 def record_article_event(session: AsyncSession, article_id: str, language: str, kind: str) -> None:
-    """Count an article shown (``shown``) or judged (``helpful`` / ``not_helpful``)."""
-    session.add(ArticleEvent(article_id=article_id, language=language, kind=kind))
+    """Count an article shown (``shown``) or judged (``helpful`` / ``not_helpful``); the row is
+    written by the next ``write_article_events`` in the same transaction."""
+    pending = session.info.setdefault(_PENDING_EVENTS, [])
+    pending.append({"article_id": article_id, "language": language, "kind": kind, "created_at": utcnow()})
+
+
+async def write_article_events(session: AsyncSession) -> None:
+    """Write the recorded article events in one statement. As ORM objects, SQLite would insert them
+    one by one to learn their ids, which nobody needs."""
+    if pending := session.info.pop(_PENDING_EVENTS, None):
+        await session.execute(insert(ArticleEvent), pending)
 
 
 def record_unanswered(
