@@ -3,7 +3,7 @@
     python -m benchmarks.console [--participants 100000] [--messages-each 10] [--database sqlite|postgresql]
 
 A klantmanager of one of ten teams (10,000 participants each) opens the inbox, the participant
-list, the conversations list, a participant's case page and an escalation, 30 times each (after
+list, the conversations list, a participant's case page and an escalation, 100 times each (after
 one warm-up request), over HTTP against the real app. The baseline, in the same run, is `/healthz`
 (a request that only touches the database). Server time is measured at the client on loopback.
 Target (issue 9): p95 under 100 ms.
@@ -167,7 +167,7 @@ def main() -> None:
     )
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--messages-each", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--pg", default=DEFAULT_PG)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/console.json"))
