@@ -126,8 +126,8 @@ def serve(settings: Settings, *, telegram_polling: bool = False, log_level: int 
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
-    """The serving event loop: uvloop's where it is installed (its sockets and callbacks cost about
-    half of asyncio's, see docs/benchmarks.md), else asyncio's own."""
+    """The serving event loop: uvloop's where it is installed (its sockets and callbacks cost less
+    than asyncio's; docs/benchmarks.md), else asyncio's own."""
     try:
         import uvloop
     except ImportError:

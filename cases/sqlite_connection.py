@@ -3,8 +3,9 @@
 aiosqlite runs every call of the sqlite3 module on a thread of its own, one call per trip: a
 SELECT through SQLAlchemy costs four (open a cursor, execute, fetch, close), and each trip costs
 the event loop more than SQLite spends on a small statement. Here a statement is executed, fetched
-and its cursor closed in a single trip; results are small on every path that uses this (SQLAlchemy
-fetches all rows anyway), so nothing is held back. Transactions, errors and threads stay aiosqlite's.
+and its cursor closed in a single trip. SQLAlchemy fetches every row of a result at once anyway
+(Wegwijs streams no results), so nothing changes for the caller. Transactions, errors and the thread
+stay aiosqlite's.
 """
 
 from __future__ import annotations
