@@ -161,3 +161,53 @@ class BotAPI(StandIn):
 
     def sent_texts(self) -> list[str]:
         return [r.body["text"] for r in self.matching("/sendMessage")]
+
+
+# --- WhatsApp webhook payloads, in the Cloud API's shape ----------------------------------------------
+PHONE_ID = "106540352242922"
+WA_ID = "31612345678"
+
+
+def notification(
+    *,
+    messages_: list[dict[str, Any]] | None = None,
+    statuses: list[dict[str, Any]] | None = None,
+    wa_id: str = WA_ID,
+    phone_id: str = PHONE_ID,
+) -> dict:  # type: ignore[type-arg]
+    """A webhook notification as the Cloud API posts it: messages from ``wa_id``, or statuses."""
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_id},
+    }
+    if messages_ is not None:
+        value["contacts"] = [{"profile": {"name": "Test"}, "wa_id": wa_id}]
+        value["messages"] = messages_
+    if statuses is not None:
+        value["statuses"] = statuses
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+
+def text_msg(body: str, wamid: str, wa_id: str = WA_ID) -> dict[str, Any]:
+    return {
+        "from": wa_id,
+        "id": wamid,
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": body},
+    }
+
+
+def button_msg(
+    payload: str, title: str, wamid: str, kind: str = "button_reply", wa_id: str = WA_ID
+) -> dict[str, Any]:
+    return {
+        "from": wa_id,
+        "id": wamid,
+        "timestamp": str(int(time.time())),
+        "type": "interactive",
+        "interactive": {"type": kind, kind: {"id": payload, "title": title}},
+    }

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import SECRET
-from tests.standins import GraphAPI
+from tests.standins import GraphAPI, notification, text_msg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,35 +66,8 @@ async def test_serve_answers_a_signed_webhook_through_the_graph_api(db_url: str)
                             break
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.2)
-            body = json.dumps(
-                {
-                    "object": "whatsapp_business_account",
-                    "entry": [
-                        {
-                            "id": "1",
-                            "changes": [
-                                {
-                                    "field": "messages",
-                                    "value": {
-                                        "messaging_product": "whatsapp",
-                                        "metadata": {"display_phone_number": "1", "phone_number_id": "555"},
-                                        "contacts": [{"profile": {"name": "A"}, "wa_id": "31611111111"}],
-                                        "messages": [
-                                            {
-                                                "from": "31611111111",
-                                                "id": "wamid.EXT1",
-                                                "timestamp": "1700000000",
-                                                "type": "text",
-                                                "text": {"body": "hallo"},
-                                            }
-                                        ],
-                                    },
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ).encode()
+            hello = text_msg("hallo", "wamid.EXT1", wa_id="31611111111")
+            body = json.dumps(notification(messages_=[hello], wa_id="31611111111", phone_id="555")).encode()
             good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
             async with http.post(
                 base + "/webhooks/whatsapp", data=body, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64}

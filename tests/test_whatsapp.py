@@ -24,12 +24,10 @@ from cases.models import Message, Reminder
 from cases.services import identities, messages
 from locales.catalog import t
 from tests.conftest import SECRET
-from tests.standins import GraphAPI
+from tests.standins import PHONE_ID, WA_ID, GraphAPI, button_msg, notification, text_msg
 
 APP_SECRET = "whatsapp-app-secret"
 TOKEN = "EAAG-test-token"
-PHONE_ID = "106540352242922"
-WA_ID = "31612345678"
 
 
 @pytest.fixture
@@ -61,44 +59,6 @@ def wa_settings(db_url: str, graph: GraphAPI) -> Settings:
 async def wa(wa_settings: Settings) -> AsyncIterator[TestClient]:
     async with TestClient(TestServer(create_app(wa_settings), host="127.0.0.1")) as client:
         yield client
-
-
-def notification(
-    *, messages_: list[dict[str, Any]] | None = None, statuses: list[dict[str, Any]] | None = None
-) -> dict:  # type: ignore[type-arg]
-    value: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550000000", "phone_number_id": PHONE_ID},
-    }
-    if messages_ is not None:
-        value["contacts"] = [{"profile": {"name": "Test"}, "wa_id": WA_ID}]
-        value["messages"] = messages_
-    if statuses is not None:
-        value["statuses"] = statuses
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
-
-
-def text_msg(body: str, wamid: str) -> dict[str, Any]:
-    return {
-        "from": WA_ID,
-        "id": wamid,
-        "timestamp": str(int(time.time())),
-        "type": "text",
-        "text": {"body": body},
-    }
-
-
-def button_msg(payload: str, title: str, wamid: str, kind: str = "button_reply") -> dict[str, Any]:
-    return {
-        "from": WA_ID,
-        "id": wamid,
-        "timestamp": str(int(time.time())),
-        "type": "interactive",
-        "interactive": {"type": kind, kind: {"id": payload, "title": title}},
-    }
 
 
 async def post(
